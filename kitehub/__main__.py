@@ -1,0 +1,3 @@
+from kitehub.cli import main
+
+main()

@@ -1,0 +1,117 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from litestar import Litestar
+from litestar.datastructures import MutableScopeHeaders
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.types import Message, Receive, Scope, Send
+
+from kitehub import __version__
+from kitehub.db import (
+    create_platform_engine,
+    provide_platform_session,
+    resolve_platform_url,
+    session_factory,
+)
+from kitehub.errors import problem_exception_handlers
+from kitehub.logs import configure_logging, get_logger
+from kitehub.platform.health.controllers import HealthController
+from kitehub.settings import Settings, get_settings
+
+REQUEST_ID_HEADER = "x-request-id"
+_ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+access_logger = get_logger("kitehub.access")
+
+
+class KiteHubApp(Litestar):
+    """Litestar plus what must wrap *every* HTTP answer, routed or not.
+
+    Litestar middleware only runs for matched routes, so a 404 would lack its request id; this
+    outermost layer gives each request an id (the caller's, when it is sane), echoes it in
+    ``X-Request-ID``, binds it to every log line and writes one access line per request.
+    """
+
+    async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = (
+                    request_id
+                )
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await super().__call__(scope, receive, send_with_request_id)
+            finally:
+                access_logger.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == REQUEST_ID_HEADER.encode():
+            candidate = value.decode("latin-1")
+            return candidate if _ACCEPTABLE_REQUEST_ID.match(candidate) else None
+    return None
+
+
+def _lifespan(settings: Settings) -> Any:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        url = await resolve_platform_url(settings, stop_embedded_with_process=True)
+        engine = create_platform_engine(url)
+        app.state.platform_engine = engine
+        app.state.platform_sessions = session_factory(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the API for ``settings`` (default: the process settings)."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+    return KiteHubApp(
+        route_handlers=[HealthController],
+        dependencies={"platform_session": Provide(provide_platform_session)},
+        exception_handlers=problem_exception_handlers(),
+        lifespan=[_lifespan(settings)],
+        openapi_config=OpenAPIConfig(
+            title="KiteHub",
+            version=__version__,
+            description="Control plane for online-school instances: one PostgreSQL database per tenant.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,128 @@
+"""The ``kitehub`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable
+from typing import TypeVar
+
+import click
+from alembic.util import CommandError
+from pydantic import SecretStr
+from sqlalchemy.engine import URL
+
+from kitehub import __version__
+from kitehub.db import create_platform_engine, libpq_dsn, resolve_platform_url
+from kitehub.migrate import migrate_to
+from kitehub.settings import Settings, SettingsError, get_settings
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from exc
+
+
+def _run(coro: Awaitable[T]) -> T:
+    async def runner() -> T:
+        return await coro
+
+    return asyncio.run(runner())
+
+
+async def _migrate_platform(url: URL, revision: str) -> tuple[str | None, str | None]:
+    engine = create_platform_engine(url, pool_size=1)
+    try:
+        return await migrate_to(engine, "platform", revision)
+    finally:
+        await engine.dispose()
+
+
+def _migrate_or_fail(url: URL, revision: str) -> tuple[str | None, str | None]:
+    try:
+        return _run(_migrate_platform(url, revision))
+    except CommandError as exc:
+        raise click.ClickException(f"migration failed: {exc}") from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kitehub")
+def main() -> None:
+    """KiteHub: control plane for online-school instances, one PostgreSQL database per tenant."""
+
+
+@main.command()
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Interface to listen on."
+)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--migrate/--no-migrate",
+    default=True,
+    show_default=True,
+    help="Upgrade the platform database first.",
+)
+def serve(host: str, port: int, migrate: bool) -> None:
+    """Run the platform API (on the embedded PostgreSQL unless KITEHUB_DATABASE_URL is set)."""
+    import uvicorn
+
+    from kitehub.app import create_app
+
+    settings = _settings()
+    url = _run(resolve_platform_url(settings, stop_embedded_with_process=True))
+    if migrate:
+        before, after = _migrate_or_fail(url, "head")
+        click.echo(f"platform database: {before or 'empty'} -> {after}", err=True)
+    resolved = settings.model_copy(
+        update={"database_url": SecretStr(url.render_as_string(hide_password=False))}
+    )
+    uvicorn.run(
+        create_app(resolved),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+@main.group()
+def migrate() -> None:
+    """Schema migrations."""
+
+
+@migrate.command("platform")
+@click.option(
+    "--to",
+    "revision",
+    default="head",
+    show_default=True,
+    help="Target revision (older = downgrade).",
+)
+def migrate_platform(revision: str) -> None:
+    """Upgrade (or downgrade) the platform database."""
+    url = _run(resolve_platform_url(_settings()))
+    before, after = _migrate_or_fail(url, revision)
+    click.echo(f"platform database: {before or 'empty'} -> {after or 'empty'}")
+
+
+@main.group()
+def db() -> None:
+    """The platform database server."""
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print the platform database DSN, e.g. psql "$(kitehub db url)".
+
+    The embedded server is started if needed and left running, so the address stays valid.
+    """
+    click.echo(libpq_dsn(_run(resolve_platform_url(_settings()))))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Errors as RFC 9457 problem details, for every failure the API can produce.
+
+Services raise ``KiteHubError`` subclasses, which know nothing of HTTP beyond a status code;
+this module turns them, Litestar's own HTTP errors and anything unexpected into
+``application/problem+json`` answers. Unexpected errors are logged with their traceback and
+answered with a generic 500 that names the request id, never the exception text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from kitehub.logs import get_logger
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:kitehub:problem:"
+
+logger = get_logger(__name__)
+
+
+class KiteHubError(Exception):
+    """A failure a client can understand and act on."""
+
+    status_code: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
+
+
+class NotFoundError(KiteHubError):
+    status_code, slug, title = 404, "not-found", "Not found"
+
+
+class ConflictError(KiteHubError):
+    status_code, slug, title = 409, "conflict", "Conflict"
+
+
+class PermissionDeniedError(KiteHubError):
+    status_code, slug, title = 403, "forbidden", "Forbidden"
+
+
+class InvalidInputError(KiteHubError):
+    status_code, slug, title = 422, "validation-error", "Request validation failed"
+
+
+class ServiceUnavailableError(KiteHubError):
+    status_code, slug, title = 503, "service-unavailable", "Service unavailable"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after_seconds: int = 5,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            detail, extra=extra, headers={"Retry-After": str(retry_after_seconds)}
+        )
+
+
+def request_id_of(request: Request[Any, Any, Any]) -> str | None:
+    value = request.scope.get("state", {}).get("request_id")
+    return value if isinstance(value, str) else None
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    slug: str | None,
+    title: str,
+    detail: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"{PROBLEM_TYPE_PREFIX}{slug}" if slug else "about:blank",
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.url.path
+    if (request_id := request_id_of(request)) is not None:
+        body["request_id"] = request_id
+    body.update(extra or {})
+    return Response(
+        body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
+    )
+
+
+def _kitehub_error(
+    request: Request[Any, Any, Any], exc: KiteHubError
+) -> Response[dict[str, Any]]:
+    return problem_response(
+        request,
+        status=exc.status_code,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        extra=exc.extra,
+        headers=exc.headers,
+    )
+
+
+def _field_errors(extra: Any) -> list[dict[str, Any]]:
+    """Litestar reports validation errors as [{message, key, source}]: name them as fields."""
+    errors: list[dict[str, Any]] = []
+    for item in extra if isinstance(extra, list) else []:
+        if isinstance(item, Mapping):
+            errors.append(
+                {
+                    "field": item.get("key") or "body",
+                    "message": str(item.get("message", "invalid value")),
+                    "source": str(item.get("source", "body")),
+                }
+            )
+    return errors
+
+
+def _validation_error(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
+    errors = _field_errors(exc.extra)
+    detail = (
+        "; ".join(f"{error['field']}: {error['message']}" for error in errors)
+        or exc.detail
+    )
+    return problem_response(
+        request,
+        status=422,
+        slug="validation-error",
+        title="Request validation failed",
+        detail=detail,
+        extra={"errors": errors},
+    )
+
+
+def _http_error(
+    request: Request[Any, Any, Any], exc: HTTPException
+) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    if status >= 500:
+        return _unexpected_error(request, exc)
+    title = HTTPStatus(status).phrase
+    detail = exc.detail if exc.detail and exc.detail != title else None
+    return problem_response(
+        request,
+        status=status,
+        slug=None,
+        title=title,
+        detail=detail,
+        headers=exc.headers,
+    )
+
+
+def _unexpected_error(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, Any]]:
+    logger.error(
+        "unhandled error", path=request.url.path, method=request.method, exc_info=exc
+    )
+    return problem_response(
+        request,
+        status=500,
+        slug="internal-error",
+        title="Internal server error",
+        detail="Something went wrong on our side; quote the request id when you report it.",
+    )
+
+
+def problem_exception_handlers() -> ExceptionHandlersMap:
+    return {
+        KiteHubError: _kitehub_error,
+        ValidationException: _validation_error,
+        HTTPException: _http_error,
+        Exception: _unexpected_error,
+    }

@@ -1,0 +1,115 @@
+"""Run the two alembic trees (platform and tenant) from async code.
+
+Follows alembic's cookbook recipe for async applications: the caller owns an ``AsyncConnection``,
+hands its synchronous face to alembic through ``Config.attributes["connection"]`` and ``env.py``
+uses it instead of building an engine. The same functions serve the CLI, ``serve`` on start, the
+tests and (later) the fleet runner for tenant databases.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+Tree = Literal["platform", "tenant"]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(tree: Tree) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR / tree))
+    config.attributes["kitehub_tree"] = tree
+    return config
+
+
+def script_directory(tree: Tree) -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(tree))
+
+
+def head_revision(tree: Tree) -> str | None:
+    """The single head of ``tree`` (None while the tree has no revision)."""
+    return script_directory(tree).get_current_head()
+
+
+def _run(
+    connection: Connection,
+    tree: Tree,
+    action: Literal["upgrade", "downgrade"],
+    revision: str,
+) -> None:
+    config = alembic_config(tree)
+    config.attributes["connection"] = connection
+    if action == "upgrade":
+        command.upgrade(config, revision)
+    else:
+        command.downgrade(config, revision)
+
+
+async def upgrade(
+    connection: AsyncConnection, tree: Tree, revision: str = "head"
+) -> None:
+    await connection.run_sync(_run, tree, "upgrade", revision)
+
+
+async def downgrade(connection: AsyncConnection, tree: Tree, revision: str) -> None:
+    await connection.run_sync(_run, tree, "downgrade", revision)
+
+
+async def migrate_to(
+    engine: AsyncEngine, tree: Tree, revision: str = "head"
+) -> tuple[str | None, str | None]:
+    """Upgrade or downgrade ``engine``'s database to ``revision``; return (before, after).
+
+    Alembic picks the direction from the revision graph only for upgrades, so an older target
+    is detected here and run as a downgrade.
+    """
+    async with engine.begin() as conn:
+        before = await current_revision(conn)
+        target = resolve_revision(tree, revision)
+        if (
+            before is not None
+            and target != before
+            and _is_ancestor(tree, target, before)
+        ):
+            await downgrade(conn, tree, target or "base")
+        else:
+            await upgrade(conn, tree, revision)
+        after = await current_revision(conn)
+    return before, after
+
+
+def resolve_revision(tree: Tree, revision: str) -> str | None:
+    """Full revision id for ``revision`` (``head``, ``base``, or a unique prefix)."""
+    if revision == "base":
+        return None
+    script = script_directory(tree).get_revision(revision)
+    if script is None:
+        return None
+    return script.revision
+
+
+def _is_ancestor(tree: Tree, maybe_ancestor: str | None, revision: str) -> bool:
+    if maybe_ancestor is None:
+        return True
+    scripts = script_directory(tree)
+    return any(
+        rev.revision == maybe_ancestor
+        for rev in scripts.iterate_revisions(revision, "base")
+    )
+
+
+async def current_revision(connection: AsyncConnection) -> str | None:
+    """The revision stamped in the connected database (None for an unmigrated one)."""
+
+    def _current(sync_conn: Connection) -> str | None:
+        return MigrationContext.configure(sync_conn).get_current_revision()
+
+    return await connection.run_sync(_current)

@@ -1,0 +1,215 @@
+"""The one settings object.
+
+Everything configurable comes from ``KITEHUB_*`` environment variables, read here and nowhere
+else. Secrets a developer should not have to invent (encryption keys, JWT secret) are generated
+once into the data directory so a fresh clone runs with no set-up; production refuses to start
+without them, because a generated key on a server's disk is a key nobody backs up.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import re
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
+
+DEV_SECRETS_FILE = "dev-secrets.json"
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_GENERATED_SECRETS = ("encryption_keys", "jwt_secret")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SettingsError(ValueError):
+    """Raised when the configuration cannot run; the message names the variable to fix."""
+
+
+def parse_encryption_keys(raw: str) -> list[tuple[str, bytes]]:
+    """Parse ``kid:base64key,...`` into (key id, 32-byte key) pairs, first one active."""
+    keys: list[tuple[str, bytes]] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        kid, sep, encoded = item.partition(":")
+        if not sep or not _KEY_ID.match(kid):
+            raise ValueError(
+                "each key must look like 'kid:base64key' with kid of [A-Za-z0-9_-]{1,32}"
+            )
+        try:
+            key = base64.b64decode(
+                encoded + "=" * (-len(encoded) % 4), altchars=b"-_", validate=False
+            )
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"key {kid!r} is not valid base64") from exc
+        if len(key) != 32:
+            raise ValueError(
+                f"key {kid!r} must decode to 32 bytes for AES-256, got {len(key)}"
+            )
+        if any(existing == kid for existing, _ in keys):
+            raise ValueError(f"key id {kid!r} appears twice")
+        keys.append((kid, key))
+    if not keys:
+        raise ValueError("at least one key is required")
+    return keys
+
+
+def generate_encryption_key(kid: str) -> str:
+    """A fresh ``kid:base64key`` entry for ``KITEHUB_ENCRYPTION_KEYS``."""
+    return f"{kid}:{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}"
+
+
+class Settings(BaseSettings):
+    """KiteHub configuration (environment variables ``KITEHUB_<NAME>``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KITEHUB_", extra="ignore", frozen=True
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="Platform database; unset starts the embedded PostgreSQL.",
+    )
+    data_dir: Path = Field(
+        default=Path(".kitehub"), description="pgdata, generated dev secrets, media."
+    )
+    base_domain: str = "kitehub.localhost"
+    encryption_keys: SecretStr | None = Field(
+        default=None, description="kid:base64key,... first is active"
+    )
+    jwt_secret: SecretStr | None = None
+    router_max_engines: Annotated[int, Field(ge=1)] = 100
+    tenant_pool_size: Annotated[int, Field(ge=1)] = 5
+    trial_days: Annotated[int, Field(ge=0)] = 14
+    grace_days: Annotated[int, Field(ge=0)] = 7
+    payment_order_ttl_hours: Annotated[int, Field(ge=1)] = 24
+    platform_bank_bin: str | None = None
+    platform_bank_account: str | None = None
+    platform_bank_account_name: str | None = None
+    bank_webhook_api_key: SecretStr | None = None
+    bootstrap_admin_email: str | None = None
+    bootstrap_admin_password: SecretStr | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] | None = Field(
+        default=None, description="Unset: json in production, console elsewhere."
+    )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _valid_keyring(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_encryption_keys(value.get_secret_value())
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_jwt_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("must be at least 32 bytes")
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            missing = [
+                f"KITEHUB_{name.upper()}"
+                for name in _GENERATED_SECRETS
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"{', '.join(missing)} must be set when KITEHUB_ENV=production "
+                    "(generated development secrets are never used in production)"
+                )
+        return self
+
+    @property
+    def effective_log_format(self) -> Literal["console", "json"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.env is Environment.PRODUCTION else "console"
+
+    @property
+    def keyring(self) -> list[tuple[str, bytes]]:
+        if self.encryption_keys is None:
+            raise SettingsError("KITEHUB_ENCRYPTION_KEYS is not set")
+        return parse_encryption_keys(self.encryption_keys.get_secret_value())
+
+
+def _read_or_create_dev_secrets(path: Path) -> dict[str, str]:
+    """Return the generated dev secrets, creating the 0600 file exactly once (race-safe)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = {
+        "encryption_keys": generate_encryption_key("dev1"),
+        "jwt_secret": secrets.token_urlsafe(48),
+    }
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        stored: dict[str, str] = json.loads(path.read_text())
+        return stored
+    with os.fdopen(fd, "w") as handle:
+        json.dump(fresh, handle)
+    logger.warning(
+        "generated development secrets into %s; set KITEHUB_ENCRYPTION_KEYS and KITEHUB_JWT_SECRET "
+        "for any real deployment",
+        path,
+    )
+    return fresh
+
+
+def with_dev_secrets(settings: Settings) -> Settings:
+    """Fill unset secrets from the data directory's generated file (never in production)."""
+    missing = [name for name in _GENERATED_SECRETS if getattr(settings, name) is None]
+    if not missing:
+        return settings
+    if (
+        settings.env is Environment.PRODUCTION
+    ):  # the validator already refuses this; keep it explicit
+        raise SettingsError("production settings need real secrets")
+    stored = _read_or_create_dev_secrets(settings.data_dir / DEV_SECRETS_FILE)
+    logger.warning(
+        "using generated development secrets for %s",
+        ", ".join(f"KITEHUB_{m.upper()}" for m in missing),
+    )
+    return settings.model_copy(
+        update={name: SecretStr(stored[name]) for name in missing}
+    )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment (plus overrides) and complete them for this machine."""
+    try:
+        settings = Settings(**overrides)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from exc
+    return with_dev_secrets(settings)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings object."""
+    return load_settings()
