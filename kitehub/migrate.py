@@ -53,9 +53,7 @@ def _run(
         command.downgrade(config, revision)
 
 
-async def upgrade(
-    connection: AsyncConnection, tree: Tree, revision: str = "head"
-) -> None:
+async def upgrade(connection: AsyncConnection, tree: Tree, revision: str = "head") -> None:
     await connection.run_sync(_run, tree, "upgrade", revision)
 
 
@@ -63,9 +61,7 @@ async def downgrade(connection: AsyncConnection, tree: Tree, revision: str) -> N
     await connection.run_sync(_run, tree, "downgrade", revision)
 
 
-async def migrate_to(
-    engine: AsyncEngine, tree: Tree, revision: str = "head"
-) -> tuple[str | None, str | None]:
+async def migrate_to(engine: AsyncEngine, tree: Tree, revision: str = "head") -> tuple[str | None, str | None]:
     """Upgrade or downgrade ``engine``'s database to ``revision``; return (before, after).
 
     Alembic picks the direction from the revision graph only for upgrades, so an older target
@@ -74,11 +70,7 @@ async def migrate_to(
     async with engine.begin() as conn:
         before = await current_revision(conn)
         target = resolve_revision(tree, revision)
-        if (
-            before is not None
-            and target != before
-            and _is_ancestor(tree, target, before)
-        ):
+        if before is not None and target != before and _is_ancestor(tree, target, before):
             await downgrade(conn, tree, target or "base")
         else:
             await upgrade(conn, tree, revision)
@@ -100,10 +92,7 @@ def _is_ancestor(tree: Tree, maybe_ancestor: str | None, revision: str) -> bool:
     if maybe_ancestor is None:
         return True
     scripts = script_directory(tree)
-    return any(
-        rev.revision == maybe_ancestor
-        for rev in scripts.iterate_revisions(revision, "base")
-    )
+    return any(rev.revision == maybe_ancestor for rev in scripts.iterate_revisions(revision, "base"))
 
 
 async def current_revision(connection: AsyncConnection) -> str | None:

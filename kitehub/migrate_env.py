@@ -34,9 +34,7 @@ async def _url_for_command_line(tree: str) -> URL:
     if explicit:
         return normalise_url(explicit)
     if tree == "tenant":
-        raise SystemExit(
-            "the tenant tree needs a database: alembic -n tenant -x url=postgresql://... <command>"
-        )
+        raise SystemExit("the tenant tree needs a database: alembic -n tenant -x url=postgresql://... <command>")
     return await resolve_platform_url(get_settings())
 
 
@@ -51,9 +49,7 @@ async def _run_with_own_engine(tree: str, target_metadata: MetaData) -> None:
 
 def run_migrations(tree: str, target_metadata: MetaData) -> None:
     if context.is_offline_mode():
-        raise SystemExit(
-            "offline (--sql) mode is not supported: KiteHub migrates live databases"
-        )
+        raise SystemExit("offline (--sql) mode is not supported: KiteHub migrates live databases")
     connection = context.config.attributes.get("connection")
     if connection is None:
         asyncio.run(_run_with_own_engine(tree, target_metadata))

@@ -48,19 +48,13 @@ def parse_encryption_keys(raw: str) -> list[tuple[str, bytes]]:
             continue
         kid, sep, encoded = item.partition(":")
         if not sep or not _KEY_ID.match(kid):
-            raise ValueError(
-                "each key must look like 'kid:base64key' with kid of [A-Za-z0-9_-]{1,32}"
-            )
+            raise ValueError("each key must look like 'kid:base64key' with kid of [A-Za-z0-9_-]{1,32}")
         try:
-            key = base64.b64decode(
-                encoded + "=" * (-len(encoded) % 4), altchars=b"-_", validate=False
-            )
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), altchars=b"-_", validate=False)
         except (binascii.Error, ValueError) as exc:
             raise ValueError(f"key {kid!r} is not valid base64") from exc
         if len(key) != 32:
-            raise ValueError(
-                f"key {kid!r} must decode to 32 bytes for AES-256, got {len(key)}"
-            )
+            raise ValueError(f"key {kid!r} must decode to 32 bytes for AES-256, got {len(key)}")
         if any(existing == kid for existing, _ in keys):
             raise ValueError(f"key id {kid!r} appears twice")
         keys.append((kid, key))
@@ -77,22 +71,16 @@ def generate_encryption_key(kid: str) -> str:
 class Settings(BaseSettings):
     """KiteHub configuration (environment variables ``KITEHUB_<NAME>``)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="KITEHUB_", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="KITEHUB_", extra="ignore", frozen=True)
 
     env: Environment = Environment.DEVELOPMENT
     database_url: SecretStr | None = Field(
         default=None,
         description="Platform database; unset starts the embedded PostgreSQL.",
     )
-    data_dir: Path = Field(
-        default=Path(".kitehub"), description="pgdata, generated dev secrets, media."
-    )
+    data_dir: Path = Field(default=Path(".kitehub"), description="pgdata, generated dev secrets, media.")
     base_domain: str = "kitehub.localhost"
-    encryption_keys: SecretStr | None = Field(
-        default=None, description="kid:base64key,... first is active"
-    )
+    encryption_keys: SecretStr | None = Field(default=None, description="kid:base64key,... first is active")
     jwt_secret: SecretStr | None = None
     router_max_engines: Annotated[int, Field(ge=1)] = 100
     tenant_pool_size: Annotated[int, Field(ge=1)] = 5
@@ -132,11 +120,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
         if self.env is Environment.PRODUCTION:
-            missing = [
-                f"KITEHUB_{name.upper()}"
-                for name in _GENERATED_SECRETS
-                if getattr(self, name) is None
-            ]
+            missing = [f"KITEHUB_{name.upper()}" for name in _GENERATED_SECRETS if getattr(self, name) is None]
             if missing:
                 raise ValueError(
                     f"{', '.join(missing)} must be set when KITEHUB_ENV=production "
@@ -186,18 +170,14 @@ def with_dev_secrets(settings: Settings) -> Settings:
     missing = [name for name in _GENERATED_SECRETS if getattr(settings, name) is None]
     if not missing:
         return settings
-    if (
-        settings.env is Environment.PRODUCTION
-    ):  # the validator already refuses this; keep it explicit
+    if settings.env is Environment.PRODUCTION:  # the validator already refuses this; keep it explicit
         raise SettingsError("production settings need real secrets")
     stored = _read_or_create_dev_secrets(settings.data_dir / DEV_SECRETS_FILE)
     logger.warning(
         "using generated development secrets for %s",
         ", ".join(f"KITEHUB_{m.upper()}" for m in missing),
     )
-    return settings.model_copy(
-        update={name: SecretStr(stored[name]) for name in missing}
-    )
+    return settings.model_copy(update={name: SecretStr(stored[name]) for name in missing})
 
 
 def load_settings(**overrides: Any) -> Settings:

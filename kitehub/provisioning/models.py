@@ -35,9 +35,7 @@ class DatabaseServerStatus(StrEnum):
     DRAINING = "draining"
 
 
-class DatabaseServer(
-    UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, PlatformBase
-):
+class DatabaseServer(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, PlatformBase):
     """A PostgreSQL server that holds tenant databases; its admin password is encrypted."""
 
     __tablename__ = "database_servers"
@@ -54,17 +52,11 @@ class DatabaseServer(
     )
 
     name: Mapped[str] = mapped_column(String(63))
-    host: Mapped[str] = mapped_column(
-        String(255), comment="host name, IP, or Unix socket directory"
-    )
+    host: Mapped[str] = mapped_column(String(255), comment="host name, IP, or Unix socket directory")
     port: Mapped[int] = mapped_column(Integer, server_default=text("5432"))
     admin_username: Mapped[str] = mapped_column(String(63))
-    admin_password_encrypted: Mapped[str | None] = mapped_column(
-        Text, comment="v1:<kid>:<...>, null for trust/peer"
-    )
-    maintenance_database: Mapped[str] = mapped_column(
-        String(63), server_default=text("'postgres'")
-    )
+    admin_password_encrypted: Mapped[str | None] = mapped_column(Text, comment="v1:<kid>:<...>, null for trust/peer")
+    maintenance_database: Mapped[str] = mapped_column(String(63), server_default=text("'postgres'"))
     max_tenants: Mapped[int] = mapped_column(Integer, server_default=text("500"))
     status: Mapped[DatabaseServerStatus] = mapped_column(
         str_enum(DatabaseServerStatus, "database_server_status"),
@@ -84,32 +76,22 @@ class TenantMigration(BigIntPrimaryKey, PlatformBase):
 
     __tablename__ = "tenant_migrations"
     __table_args__ = (
-        CheckConstraint(
-            "duration_ms IS NULL OR duration_ms >= 0", name="duration_non_negative"
-        ),
+        CheckConstraint("duration_ms IS NULL OR duration_ms >= 0", name="duration_non_negative"),
         CheckConstraint(
             "finished_at IS NULL OR finished_at >= started_at",
             name="finished_after_start",
         ),
         UniqueConstraint("run_id", "instance_id"),
-        Index(
-            "ix_tenant_migrations_instance_id_started_at", "instance_id", "started_at"
-        ),
+        Index("ix_tenant_migrations_instance_id_started_at", "instance_id", "started_at"),
         Index("ix_tenant_migrations_status", "status"),
     )
 
     run_id: Mapped[uuid.UUID] = mapped_column()
-    instance_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("instances.id", ondelete="RESTRICT")
-    )
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("instances.id", ondelete="RESTRICT"))
     from_revision: Mapped[str | None] = mapped_column(String(64))
     to_revision: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[TenantMigrationStatus] = mapped_column(
-        str_enum(TenantMigrationStatus, "tenant_migration_status")
-    )
+    status: Mapped[TenantMigrationStatus] = mapped_column(str_enum(TenantMigrationStatus, "tenant_migration_status"))
     error: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()")
-    )
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_ms: Mapped[int | None] = mapped_column(Integer)

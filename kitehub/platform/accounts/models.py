@@ -34,9 +34,7 @@ class Account(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Platfor
             postgresql_where=text("deleted_at IS NULL"),
         ),
         CheckConstraint("position('@' in email) > 1", name="email_has_at"),
-        CheckConstraint(
-            "failed_login_count >= 0", name="failed_login_count_non_negative"
-        ),
+        CheckConstraint("failed_login_count >= 0", name="failed_login_count_non_negative"),
     )
 
     email: Mapped[str] = mapped_column(String(320))
@@ -46,8 +44,6 @@ class Account(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Platfor
         str_enum(AccountRole, "account_role"), server_default=AccountRole.OWNER.value
     )
     is_active: Mapped[bool] = mapped_column(server_default=text("true"), default=True)
-    failed_login_count: Mapped[int] = mapped_column(
-        Integer, server_default=text("0"), default=0
-    )
+    failed_login_count: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

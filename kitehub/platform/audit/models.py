@@ -28,16 +28,12 @@ class AuditLogEntry(BigIntPrimaryKey, PlatformBase):
         Index("ix_audit_log_action_occurred_at", "action", "occurred_at"),
     )
 
-    occurred_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()")
-    )
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
     actor_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="RESTRICT"),
         comment="null for the system itself",
     )
-    actor_role: Mapped[str] = mapped_column(
-        String(32), comment="owner, admin, system, webhook"
-    )
+    actor_role: Mapped[str] = mapped_column(String(32), comment="owner, admin, system, webhook")
     action: Mapped[str] = mapped_column(String(100), comment="e.g. instance.suspend")
     target_type: Mapped[str] = mapped_column(String(64))
     target_id: Mapped[str | None] = mapped_column(String(128))

@@ -30,22 +30,16 @@ class BrandingJob(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBase):
         Index("ix_branding_jobs_status", "status"),
     )
 
-    instance_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("instances.id", ondelete="RESTRICT")
-    )
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("instances.id", ondelete="RESTRICT"))
     kind: Mapped[str] = mapped_column(String(64))
     status: Mapped[BrandingJobStatus] = mapped_column(
         str_enum(BrandingJobStatus, "branding_job_status"),
         server_default=BrandingJobStatus.QUEUED.value,
     )
-    input: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, server_default=text("'{}'::jsonb")
-    )
+    input: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(server_default=text("0"), default=0)
-    requested_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("accounts.id", ondelete="SET NULL")
-    )
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

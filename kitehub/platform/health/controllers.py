@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import ServiceUnavailableError
@@ -13,14 +14,14 @@ from kitehub.platform.health.services import check_platform_database
 
 class HealthController(Controller):
     path = "/health"
-    tags = ["health"]
+    tags = ["health"]  # noqa: RUF012 - Litestar declares it as an instance attribute
 
     @get("/live", summary="The process is up")
     async def live(self) -> dict[str, str]:
         return {"status": "ok"}
 
     @get("/ready", summary="The platform database is reachable and at the schema head")
-    async def ready(self, platform_session: AsyncSession) -> dict[str, Any]:
+    async def ready(self, platform_session: NamedDependency[AsyncSession]) -> dict[str, Any]:
         database = await check_platform_database(platform_session)
         report = {
             "revision": database.revision,

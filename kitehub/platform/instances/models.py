@@ -39,9 +39,7 @@ class Instance(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Platfo
             "custom_domain IS NULL OR custom_domain = lower(custom_domain)",
             name="custom_domain_lower",
         ),
-        CheckConstraint(
-            "bank_bin IS NULL OR bank_bin ~ '^[0-9]{6}$'", name="bank_bin_format"
-        ),
+        CheckConstraint("bank_bin IS NULL OR bank_bin ~ '^[0-9]{6}$'", name="bank_bin_format"),
         CheckConstraint(
             "bank_account_number IS NULL OR bank_account_number ~ '^[0-9]{1,19}$'",
             name="bank_account_number_format",
@@ -74,33 +72,23 @@ class Instance(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Platfo
 
     subdomain: Mapped[str] = mapped_column(String(50))
     custom_domain: Mapped[str | None] = mapped_column(String(253))
-    custom_domain_verified_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True)
-    )
+    custom_domain_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     organization_name: Mapped[str] = mapped_column(String(200))
-    owner_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("accounts.id", ondelete="RESTRICT")
-    )
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
     status: Mapped[InstanceStatus] = mapped_column(
         str_enum(InstanceStatus, "instance_status"),
         server_default=InstanceStatus.PROVISIONING.value,
     )
-    status_reason: Mapped[str | None] = mapped_column(
-        Text, comment="why FAILED or SUSPENDED, for people"
-    )
+    status_reason: Mapped[str | None] = mapped_column(Text, comment="why FAILED or SUSPENDED, for people")
 
     # Where this school's money goes (enrollment payments); all three or none.
     bank_bin: Mapped[str | None] = mapped_column(String(6))
     bank_account_number: Mapped[str | None] = mapped_column(String(19))
     bank_account_name: Mapped[str | None] = mapped_column(String(100))
-    qr_template: Mapped[str | None] = mapped_column(
-        String(100), comment="e.g. 'HOCPHI {courseId} {studentName}'"
-    )
+    qr_template: Mapped[str | None] = mapped_column(String(100), comment="e.g. 'HOCPHI {courseId} {studentName}'")
 
     # The tenant database; the password is AES-GCM ciphertext (v1:<kid>:<...>), never plain text.
-    database_server_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("database_servers.id", ondelete="RESTRICT")
-    )
+    database_server_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("database_servers.id", ondelete="RESTRICT"))
     database_name: Mapped[str | None] = mapped_column(String(63))
     database_role: Mapped[str | None] = mapped_column(String(63))
     database_password_encrypted: Mapped[str | None] = mapped_column(Text)
@@ -112,23 +100,11 @@ class InstanceEvent(BigIntPrimaryKey, PlatformBase):
     """One row per status change of an instance, written in the same transaction as the change."""
 
     __tablename__ = "instance_events"
-    __table_args__ = (
-        Index("ix_instance_events_instance_id_created_at", "instance_id", "created_at"),
-    )
+    __table_args__ = (Index("ix_instance_events_instance_id_created_at", "instance_id", "created_at"),)
 
-    instance_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("instances.id", ondelete="RESTRICT")
-    )
-    from_status: Mapped[InstanceStatus | None] = mapped_column(
-        str_enum(InstanceStatus, "instance_event_from_status")
-    )
-    to_status: Mapped[InstanceStatus] = mapped_column(
-        str_enum(InstanceStatus, "instance_event_to_status")
-    )
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("accounts.id", ondelete="SET NULL")
-    )
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("instances.id", ondelete="RESTRICT"))
+    from_status: Mapped[InstanceStatus | None] = mapped_column(str_enum(InstanceStatus, "instance_event_from_status"))
+    to_status: Mapped[InstanceStatus] = mapped_column(str_enum(InstanceStatus, "instance_event_to_status"))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()")
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))

@@ -49,9 +49,7 @@ class PaymentOrder(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBase):
         CheckConstraint("order_code ~ '^[A-Z0-9]{6,16}$'", name="order_code_format"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("amount_received >= 0", name="amount_received_non_negative"),
-        CheckConstraint(
-            "months IS NULL OR months BETWEEN 1 AND 12", name="months_range"
-        ),
+        CheckConstraint("months IS NULL OR months BETWEEN 1 AND 12", name="months_range"),
         CheckConstraint(
             "type <> 'SUBSCRIPTION' OR (tier_code IS NOT NULL AND months IS NOT NULL)",
             name="subscription_has_plan",
@@ -61,9 +59,7 @@ class PaymentOrder(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBase):
             name="enrollment_has_reference",
         ),
         CheckConstraint("bank_bin ~ '^[0-9]{6}$'", name="bank_bin_format"),
-        CheckConstraint(
-            "(status = 'PAID') = (paid_at IS NOT NULL)", name="paid_at_iff_paid"
-        ),
+        CheckConstraint("(status = 'PAID') = (paid_at IS NOT NULL)", name="paid_at_iff_paid"),
         UniqueConstraint("order_code"),
         # Idempotency-Key: one answer per (creator, key).
         Index(
@@ -78,27 +74,17 @@ class PaymentOrder(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBase):
     )
 
     order_code: Mapped[str] = mapped_column(String(16))
-    type: Mapped[PaymentOrderType] = mapped_column(
-        str_enum(PaymentOrderType, "payment_order_type")
-    )
+    type: Mapped[PaymentOrderType] = mapped_column(str_enum(PaymentOrderType, "payment_order_type"))
     status: Mapped[PaymentOrderStatus] = mapped_column(
         str_enum(PaymentOrderStatus, "payment_order_status"),
         server_default=PaymentOrderStatus.PENDING.value,
     )
-    instance_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("instances.id", ondelete="RESTRICT")
-    )
-    tier_code: Mapped[str | None] = mapped_column(
-        ForeignKey("tiers.code", ondelete="RESTRICT", onupdate="CASCADE")
-    )
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("instances.id", ondelete="RESTRICT"))
+    tier_code: Mapped[str | None] = mapped_column(ForeignKey("tiers.code", ondelete="RESTRICT", onupdate="CASCADE"))
     months: Mapped[int | None] = mapped_column()
-    enrollment_id: Mapped[uuid.UUID | None] = mapped_column(
-        comment="tenant database enrollment, for ENROLLMENT orders"
-    )
+    enrollment_id: Mapped[uuid.UUID | None] = mapped_column(comment="tenant database enrollment, for ENROLLMENT orders")
     amount: Mapped[int] = mapped_column(BigInteger, comment="VND, integer")
-    amount_received: Mapped[int] = mapped_column(
-        BigInteger, server_default=text("0"), default=0
-    )
+    amount_received: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
     transfer_content: Mapped[str] = mapped_column(String(25))
     qr_payload: Mapped[str] = mapped_column(Text)
     bank_bin: Mapped[str] = mapped_column(String(6))
@@ -106,16 +92,10 @@ class PaymentOrder(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBase):
     bank_account_name: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("accounts.id", ondelete="RESTRICT")
-    )
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
-    request_fingerprint: Mapped[str | None] = mapped_column(
-        String(64), comment="sha256 of the creating request"
-    )
-    details: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, server_default=text("'{}'::jsonb")
-    )
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64), comment="sha256 of the creating request")
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
 
 
 class PaymentOrderEvent(BigIntPrimaryKey, PlatformBase):
@@ -130,25 +110,17 @@ class PaymentOrderEvent(BigIntPrimaryKey, PlatformBase):
         ),
     )
 
-    payment_order_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("payment_orders.id", ondelete="RESTRICT")
-    )
+    payment_order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payment_orders.id", ondelete="RESTRICT"))
     from_status: Mapped[PaymentOrderStatus | None] = mapped_column(
         str_enum(PaymentOrderStatus, "payment_order_event_from_status")
     )
-    to_status: Mapped[PaymentOrderStatus] = mapped_column(
-        str_enum(PaymentOrderStatus, "payment_order_event_to_status")
-    )
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("accounts.id", ondelete="SET NULL")
-    )
+    to_status: Mapped[PaymentOrderStatus] = mapped_column(str_enum(PaymentOrderStatus, "payment_order_event_to_status"))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     bank_transaction_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("bank_transactions.id", ondelete="RESTRICT")
     )
     reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()")
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
 
 
 class BankProvider(StrEnum):
@@ -175,9 +147,7 @@ class BankTransaction(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBas
         Index("ix_bank_transactions_payment_order_id", "payment_order_id"),
     )
 
-    provider: Mapped[BankProvider] = mapped_column(
-        str_enum(BankProvider, "bank_provider")
-    )
+    provider: Mapped[BankProvider] = mapped_column(str_enum(BankProvider, "bank_provider"))
     provider_transaction_id: Mapped[str] = mapped_column(String(128))
     instance_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("instances.id", ondelete="RESTRICT"),
@@ -193,14 +163,8 @@ class BankTransaction(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBas
         str_enum(BankTransactionStatus, "bank_transaction_status"),
         server_default=BankTransactionStatus.RECEIVED.value,
     )
-    payment_order_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("payment_orders.id", ondelete="RESTRICT")
-    )
+    payment_order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("payment_orders.id", ondelete="RESTRICT"))
     review_reason: Mapped[str | None] = mapped_column(Text)
-    received_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()")
-    )
-    resolved_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("accounts.id", ondelete="RESTRICT")
-    )
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    resolved_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

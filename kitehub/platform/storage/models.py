@@ -30,15 +30,9 @@ class StorageUsage(OptimisticVersion, PlatformBase):
         CheckConstraint("reserved_bytes >= 0", name="reserved_non_negative"),
     )
 
-    instance_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("instances.id", ondelete="RESTRICT"), primary_key=True
-    )
-    used_bytes: Mapped[int] = mapped_column(
-        BigInteger, server_default=text("0"), default=0
-    )
-    reserved_bytes: Mapped[int] = mapped_column(
-        BigInteger, server_default=text("0"), default=0
-    )
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("instances.id", ondelete="RESTRICT"), primary_key=True)
+    used_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
+    reserved_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()"), onupdate=text("now()")
     )
@@ -54,22 +48,12 @@ class StorageEventKind(StrEnum):
 
 class StorageEvent(BigIntPrimaryKey, PlatformBase):
     __tablename__ = "storage_events"
-    __table_args__ = (
-        Index("ix_storage_events_instance_id_created_at", "instance_id", "created_at"),
-    )
+    __table_args__ = (Index("ix_storage_events_instance_id_created_at", "instance_id", "created_at"),)
 
-    instance_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("instances.id", ondelete="RESTRICT")
-    )
-    kind: Mapped[StorageEventKind] = mapped_column(
-        str_enum(StorageEventKind, "storage_event_kind")
-    )
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("instances.id", ondelete="RESTRICT"))
+    kind: Mapped[StorageEventKind] = mapped_column(str_enum(StorageEventKind, "storage_event_kind"))
     bytes_delta: Mapped[int] = mapped_column(BigInteger)
-    media_id: Mapped[uuid.UUID | None] = mapped_column(
-        comment="tenant database media file"
-    )
+    media_id: Mapped[uuid.UUID | None] = mapped_column(comment="tenant database media file")
     reservation_id: Mapped[uuid.UUID | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()")
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))

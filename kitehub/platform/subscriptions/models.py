@@ -38,38 +38,26 @@ class Subscription(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBase):
             "current_period_end IS NULL OR current_period_start IS NULL OR current_period_end > current_period_start",
             name="period_ordered",
         ),
-        CheckConstraint(
-            "status <> 'TRIAL' OR trial_end IS NOT NULL", name="trial_has_end"
-        ),
+        CheckConstraint("status <> 'TRIAL' OR trial_end IS NOT NULL", name="trial_has_end"),
         CheckConstraint(
             "status NOT IN ('ACTIVE', 'PAST_DUE') OR current_period_end IS NOT NULL",
             name="paid_has_period",
         ),
-        Index(
-            "ix_subscriptions_status_current_period_end", "status", "current_period_end"
-        ),
+        Index("ix_subscriptions_status_current_period_end", "status", "current_period_end"),
         Index("ix_subscriptions_status_trial_end", "status", "trial_end"),
     )
 
-    instance_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("instances.id", ondelete="RESTRICT"), unique=True
-    )
-    tier_code: Mapped[str] = mapped_column(
-        ForeignKey("tiers.code", ondelete="RESTRICT", onupdate="CASCADE")
-    )
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("instances.id", ondelete="RESTRICT"), unique=True)
+    tier_code: Mapped[str] = mapped_column(ForeignKey("tiers.code", ondelete="RESTRICT", onupdate="CASCADE"))
     status: Mapped[SubscriptionStatus] = mapped_column(
         str_enum(SubscriptionStatus, "subscription_status"),
         server_default=SubscriptionStatus.TRIAL.value,
     )
     trial_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    current_period_start: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True)
-    )
+    current_period_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     current_period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     grace_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    cancel_at_period_end: Mapped[bool] = mapped_column(
-        server_default=text("false"), default=False
-    )
+    cancel_at_period_end: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     scheduled_tier_code: Mapped[str | None] = mapped_column(
         ForeignKey("tiers.code", ondelete="RESTRICT", onupdate="CASCADE"),
         comment="downgrade at period end",
@@ -88,12 +76,8 @@ class SubscriptionHistory(BigIntPrimaryKey, PlatformBase):
         ),
     )
 
-    subscription_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("subscriptions.id", ondelete="RESTRICT")
-    )
-    event: Mapped[str] = mapped_column(
-        String(64), comment="created, paid, renewed, tier_changed, canceled, ..."
-    )
+    subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subscriptions.id", ondelete="RESTRICT"))
+    event: Mapped[str] = mapped_column(String(64), comment="created, paid, renewed, tier_changed, canceled, ...")
     from_status: Mapped[SubscriptionStatus | None] = mapped_column(
         str_enum(SubscriptionStatus, "subscription_history_from_status")
     )
@@ -102,16 +86,8 @@ class SubscriptionHistory(BigIntPrimaryKey, PlatformBase):
     )
     from_tier_code: Mapped[str | None] = mapped_column(String(32))
     to_tier_code: Mapped[str | None] = mapped_column(String(32))
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("accounts.id", ondelete="SET NULL")
-    )
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     reason: Mapped[str | None] = mapped_column(Text)
-    payment_order_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("payment_orders.id", ondelete="RESTRICT")
-    )
-    details: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, server_default=text("'{}'::jsonb")
-    )
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()")
-    )
+    payment_order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("payment_orders.id", ondelete="RESTRICT"))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))

@@ -36,9 +36,7 @@ def upgrade() -> None:
             server_default="owner",
             nullable=False,
         ),
-        sa.Column(
-            "is_active", sa.Boolean(), server_default=sa.text("true"), nullable=False
-        ),
+        sa.Column("is_active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column(
             "failed_login_count",
             sa.Integer(),
@@ -47,9 +45,7 @@ def upgrade() -> None:
         ),
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False
-        ),
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -64,9 +60,7 @@ def upgrade() -> None:
         ),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
-        sa.CheckConstraint(
-            "position('@' in email) > 1", name=op.f("ck_accounts_email_has_at")
-        ),
+        sa.CheckConstraint("position('@' in email) > 1", name=op.f("ck_accounts_email_has_at")),
         sa.CheckConstraint(
             "failed_login_count >= 0",
             name=op.f("ck_accounts_failed_login_count_non_negative"),
@@ -103,9 +97,7 @@ def upgrade() -> None:
             server_default=sa.text("'postgres'"),
             nullable=False,
         ),
-        sa.Column(
-            "max_tenants", sa.Integer(), server_default=sa.text("500"), nullable=False
-        ),
+        sa.Column("max_tenants", sa.Integer(), server_default=sa.text("500"), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -118,9 +110,7 @@ def upgrade() -> None:
             server_default="active",
             nullable=False,
         ),
-        sa.Column(
-            "id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False
-        ),
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -139,12 +129,8 @@ def upgrade() -> None:
             "name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'",
             name=op.f("ck_database_servers_name_format"),
         ),
-        sa.CheckConstraint(
-            "max_tenants > 0", name=op.f("ck_database_servers_max_tenants_positive")
-        ),
-        sa.CheckConstraint(
-            "port BETWEEN 1 AND 65535", name=op.f("ck_database_servers_port_range")
-        ),
+        sa.CheckConstraint("max_tenants > 0", name=op.f("ck_database_servers_max_tenants_positive")),
+        sa.CheckConstraint("port BETWEEN 1 AND 65535", name=op.f("ck_database_servers_port_range")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_database_servers")),
     )
     op.create_index(
@@ -183,12 +169,8 @@ def upgrade() -> None:
             server_default=sa.text("0"),
             nullable=False,
         ),
-        sa.Column(
-            "sort_order", sa.Integer(), server_default=sa.text("0"), nullable=False
-        ),
-        sa.Column(
-            "is_public", sa.Boolean(), server_default=sa.text("true"), nullable=False
-        ),
+        sa.Column("sort_order", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("is_public", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -202,9 +184,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
-        sa.CheckConstraint(
-            "code ~ '^[A-Z][A-Z0-9_]{1,31}$'", name=op.f("ck_tiers_code_format")
-        ),
+        sa.CheckConstraint("code ~ '^[A-Z][A-Z0-9_]{1,31}$'", name=op.f("ck_tiers_code_format")),
         sa.CheckConstraint(
             "jsonb_typeof(features) = 'object'",
             name=op.f("ck_tiers_features_is_object"),
@@ -213,12 +193,8 @@ def upgrade() -> None:
             "jsonb_typeof(limitations) = 'object'",
             name=op.f("ck_tiers_limitations_is_object"),
         ),
-        sa.CheckConstraint(
-            "monthly_price >= 0", name=op.f("ck_tiers_monthly_price_non_negative")
-        ),
-        sa.CheckConstraint(
-            "storage_limit_bytes >= 0", name=op.f("ck_tiers_storage_limit_non_negative")
-        ),
+        sa.CheckConstraint("monthly_price >= 0", name=op.f("ck_tiers_monthly_price_non_negative")),
+        sa.CheckConstraint("storage_limit_bytes >= 0", name=op.f("ck_tiers_storage_limit_non_negative")),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_tiers")),
     )
     op.create_table(
@@ -229,9 +205,7 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.Column(
-            "actor_id", sa.Uuid(), nullable=True, comment="null for the system itself"
-        ),
+        sa.Column("actor_id", sa.Uuid(), nullable=True, comment="null for the system itself"),
         sa.Column(
             "actor_role",
             sa.String(length=32),
@@ -272,9 +246,7 @@ def upgrade() -> None:
         ["actor_id", "occurred_at"],
         unique=False,
     )
-    op.create_index(
-        "ix_audit_log_occurred_at", "audit_log", ["occurred_at"], unique=False
-    )
+    op.create_index("ix_audit_log_occurred_at", "audit_log", ["occurred_at"], unique=False)
     op.create_index(
         "ix_audit_log_target_type_target_id_occurred_at",
         "audit_log",
@@ -285,9 +257,7 @@ def upgrade() -> None:
         "instances",
         sa.Column("subdomain", sa.String(length=50), nullable=False),
         sa.Column("custom_domain", sa.String(length=253), nullable=True),
-        sa.Column(
-            "custom_domain_verified_at", sa.DateTime(timezone=True), nullable=True
-        ),
+        sa.Column("custom_domain_verified_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("organization_name", sa.String(length=200), nullable=False),
         sa.Column("owner_id", sa.Uuid(), nullable=False),
         sa.Column(
@@ -327,9 +297,7 @@ def upgrade() -> None:
         sa.Column("database_password_encrypted", sa.Text(), nullable=True),
         sa.Column("schema_revision", sa.String(length=64), nullable=True),
         sa.Column("provisioned_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False
-        ),
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -423,9 +391,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
-        sa.CheckConstraint(
-            "key ~ '^[a-z][a-z0-9_.]{0,99}$'", name=op.f("ck_settings_key_format")
-        ),
+        sa.CheckConstraint("key ~ '^[a-z][a-z0-9_.]{0,99}$'", name=op.f("ck_settings_key_format")),
         sa.ForeignKeyConstraint(
             ["updated_by"],
             ["accounts.id"],
@@ -460,15 +426,11 @@ def upgrade() -> None:
         ),
         sa.Column("result", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column(
-            "attempts", sa.Integer(), server_default=sa.text("0"), nullable=False
-        ),
+        sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("requested_by", sa.Uuid(), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False
-        ),
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -482,9 +444,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
-        sa.CheckConstraint(
-            "attempts >= 0", name=op.f("ck_branding_jobs_attempts_non_negative")
-        ),
+        sa.CheckConstraint("attempts >= 0", name=op.f("ck_branding_jobs_attempts_non_negative")),
         sa.ForeignKeyConstraint(
             ["instance_id"],
             ["instances.id"],
@@ -505,9 +465,7 @@ def upgrade() -> None:
         ["instance_id", "created_at"],
         unique=False,
     )
-    op.create_index(
-        "ix_branding_jobs_status", "branding_jobs", ["status"], unique=False
-    )
+    op.create_index("ix_branding_jobs_status", "branding_jobs", ["status"], unique=False)
     op.create_table(
         "instance_events",
         sa.Column("instance_id", sa.Uuid(), nullable=False),
@@ -635,9 +593,7 @@ def upgrade() -> None:
             server_default=sa.text("'{}'::jsonb"),
             nullable=False,
         ),
-        sa.Column(
-            "id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False
-        ),
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -655,9 +611,7 @@ def upgrade() -> None:
             "(status = 'PAID') = (paid_at IS NOT NULL)",
             name=op.f("ck_payment_orders_paid_at_iff_paid"),
         ),
-        sa.CheckConstraint(
-            "bank_bin ~ '^[0-9]{6}$'", name=op.f("ck_payment_orders_bank_bin_format")
-        ),
+        sa.CheckConstraint("bank_bin ~ '^[0-9]{6}$'", name=op.f("ck_payment_orders_bank_bin_format")),
         sa.CheckConstraint(
             "order_code ~ '^[A-Z0-9]{6,16}$'",
             name=op.f("ck_payment_orders_order_code_format"),
@@ -670,9 +624,7 @@ def upgrade() -> None:
             "type <> 'SUBSCRIPTION' OR (tier_code IS NOT NULL AND months IS NOT NULL)",
             name=op.f("ck_payment_orders_subscription_has_plan"),
         ),
-        sa.CheckConstraint(
-            "amount > 0", name=op.f("ck_payment_orders_amount_positive")
-        ),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_payment_orders_amount_positive")),
         sa.CheckConstraint(
             "amount_received >= 0",
             name=op.f("ck_payment_orders_amount_received_non_negative"),
@@ -740,9 +692,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("bytes_delta", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "media_id", sa.Uuid(), nullable=True, comment="tenant database media file"
-        ),
+        sa.Column("media_id", sa.Uuid(), nullable=True, comment="tenant database media file"),
         sa.Column("reservation_id", sa.Uuid(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column(
@@ -769,9 +719,7 @@ def upgrade() -> None:
     op.create_table(
         "storage_usage",
         sa.Column("instance_id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "used_bytes", sa.BigInteger(), server_default=sa.text("0"), nullable=False
-        ),
+        sa.Column("used_bytes", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column(
             "reserved_bytes",
             sa.BigInteger(),
@@ -785,12 +733,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
-        sa.CheckConstraint(
-            "reserved_bytes >= 0", name=op.f("ck_storage_usage_reserved_non_negative")
-        ),
-        sa.CheckConstraint(
-            "used_bytes >= 0", name=op.f("ck_storage_usage_used_non_negative")
-        ),
+        sa.CheckConstraint("reserved_bytes >= 0", name=op.f("ck_storage_usage_reserved_non_negative")),
+        sa.CheckConstraint("used_bytes >= 0", name=op.f("ck_storage_usage_used_non_negative")),
         sa.ForeignKeyConstraint(
             ["instance_id"],
             ["instances.id"],
@@ -834,9 +778,7 @@ def upgrade() -> None:
             nullable=True,
             comment="downgrade at period end",
         ),
-        sa.Column(
-            "id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False
-        ),
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -953,9 +895,7 @@ def upgrade() -> None:
         ["instance_id", "started_at"],
         unique=False,
     )
-    op.create_index(
-        "ix_tenant_migrations_status", "tenant_migrations", ["status"], unique=False
-    )
+    op.create_index("ix_tenant_migrations_status", "tenant_migrations", ["status"], unique=False)
     op.create_table(
         "bank_transactions",
         sa.Column(
@@ -981,9 +921,7 @@ def upgrade() -> None:
         sa.Column("content", sa.Text(), nullable=True),
         sa.Column("reference_code", sa.String(length=128), nullable=True),
         sa.Column("transaction_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "raw_payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False
-        ),
+        sa.Column("raw_payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -1009,9 +947,7 @@ def upgrade() -> None:
         ),
         sa.Column("resolved_by", sa.Uuid(), nullable=True),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False
-        ),
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -1025,9 +961,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
-        sa.CheckConstraint(
-            "amount >= 0", name=op.f("ck_bank_transactions_amount_non_negative")
-        ),
+        sa.CheckConstraint("amount >= 0", name=op.f("ck_bank_transactions_amount_non_negative")),
         sa.ForeignKeyConstraint(
             ["instance_id"],
             ["instances.id"],
@@ -1226,27 +1160,17 @@ def downgrade() -> None:
         table_name="subscription_history",
     )
     op.drop_table("subscription_history")
-    op.drop_index(
-        "ix_bank_transactions_status_received_at", table_name="bank_transactions"
-    )
-    op.drop_index(
-        "ix_bank_transactions_payment_order_id", table_name="bank_transactions"
-    )
+    op.drop_index("ix_bank_transactions_status_received_at", table_name="bank_transactions")
+    op.drop_index("ix_bank_transactions_payment_order_id", table_name="bank_transactions")
     op.drop_table("bank_transactions")
     op.drop_index("ix_tenant_migrations_status", table_name="tenant_migrations")
-    op.drop_index(
-        "ix_tenant_migrations_instance_id_started_at", table_name="tenant_migrations"
-    )
+    op.drop_index("ix_tenant_migrations_instance_id_started_at", table_name="tenant_migrations")
     op.drop_table("tenant_migrations")
     op.drop_index("ix_subscriptions_status_trial_end", table_name="subscriptions")
-    op.drop_index(
-        "ix_subscriptions_status_current_period_end", table_name="subscriptions"
-    )
+    op.drop_index("ix_subscriptions_status_current_period_end", table_name="subscriptions")
     op.drop_table("subscriptions")
     op.drop_table("storage_usage")
-    op.drop_index(
-        "ix_storage_events_instance_id_created_at", table_name="storage_events"
-    )
+    op.drop_index("ix_storage_events_instance_id_created_at", table_name="storage_events")
     op.drop_table("storage_events")
     op.drop_index(
         "uq_payment_orders_created_by_idempotency_key",
@@ -1254,13 +1178,9 @@ def downgrade() -> None:
         postgresql_where=sa.text("idempotency_key IS NOT NULL"),
     )
     op.drop_index("ix_payment_orders_status_expires_at", table_name="payment_orders")
-    op.drop_index(
-        "ix_payment_orders_instance_id_created_at", table_name="payment_orders"
-    )
+    op.drop_index("ix_payment_orders_instance_id_created_at", table_name="payment_orders")
     op.drop_table("payment_orders")
-    op.drop_index(
-        "ix_instance_events_instance_id_created_at", table_name="instance_events"
-    )
+    op.drop_index("ix_instance_events_instance_id_created_at", table_name="instance_events")
     op.drop_table("instance_events")
     op.drop_index("ix_branding_jobs_status", table_name="branding_jobs")
     op.drop_index("ix_branding_jobs_instance_id_created_at", table_name="branding_jobs")
@@ -1280,9 +1200,7 @@ def downgrade() -> None:
     op.drop_index("ix_instances_owner_id", table_name="instances")
     op.drop_index("ix_instances_database_server_id", table_name="instances")
     op.drop_table("instances")
-    op.drop_index(
-        "ix_audit_log_target_type_target_id_occurred_at", table_name="audit_log"
-    )
+    op.drop_index("ix_audit_log_target_type_target_id_occurred_at", table_name="audit_log")
     op.drop_index("ix_audit_log_occurred_at", table_name="audit_log")
     op.drop_index("ix_audit_log_actor_id_occurred_at", table_name="audit_log")
     op.drop_index("ix_audit_log_action_occurred_at", table_name="audit_log")

@@ -1,0 +1,113 @@
+"""Test harness: one PostgreSQL server per session, one platform database per test.
+
+The server is the embedded one (or ``KITEHUB_TEST_DATABASE_URL``). A template database is
+migrated to head once; each test clones it with ``CREATE DATABASE ... TEMPLATE`` (tens of
+milliseconds) and drops it afterwards, so tests are isolated without re-running migrations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from kitehub.app import create_app
+from kitehub.db import normalise_url
+from kitehub.embedded_pg import EmbeddedServer, start_embedded_server
+from kitehub.migrate import migrate_to
+from kitehub.settings import Settings, generate_encryption_key, get_settings, load_settings
+from tests.support import create_database, drop_database
+
+TEST_DATABASE_URL_VARIABLE = "KITEHUB_TEST_DATABASE_URL"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_environment() -> Iterator[None]:
+    """No developer's KITEHUB_* variables leak into tests (the test server URL excepted)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("KITEHUB_") and name != TEST_DATABASE_URL_VARIABLE:
+                patch.delenv(name)
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedServer | None:
+    """The session's embedded server, or None when tests run against an external server."""
+    if os.environ.get(TEST_DATABASE_URL_VARIABLE):
+        return None
+    return start_embedded_server(tmp_path_factory.mktemp("embedded"), stop_with_process=True)
+
+
+@pytest.fixture(scope="session")
+def server_url(embedded_server: EmbeddedServer | None) -> URL:
+    """Superuser URL of the test server (database part irrelevant)."""
+    if embedded_server is not None:
+        return embedded_server.url("postgres")
+    return normalise_url(os.environ[TEST_DATABASE_URL_VARIABLE])
+
+
+async def _migrated_template(server_url: URL, name: str) -> None:
+    url = await create_database(server_url, name)
+    engine = create_async_engine(url)
+    try:
+        await migrate_to(engine, "platform", "head")
+    finally:
+        await engine.dispose()  # no session may stay connected to a template
+
+
+@pytest.fixture(scope="session")
+def platform_template(server_url: URL) -> Iterator[str]:
+    name = f"kitehub_template_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_migrated_template(server_url, name))
+    yield name
+    asyncio.run(drop_database(server_url, name))
+
+
+@pytest.fixture
+async def fresh_database_url(server_url: URL) -> AsyncIterator[URL]:
+    """An empty database of its own (for migration tests)."""
+    name = f"kitehub_empty_{uuid.uuid4().hex[:12]}"
+    url = await create_database(server_url, name)
+    yield url
+    await drop_database(server_url, name)
+
+
+@pytest.fixture
+async def platform_url(server_url: URL, platform_template: str) -> AsyncIterator[URL]:
+    """A platform database at head, cloned from the session's template."""
+    name = f"kitehub_test_{uuid.uuid4().hex[:12]}"
+    url = await create_database(server_url, name, template=platform_template)
+    yield url
+    await drop_database(server_url, name)
+
+
+def make_settings(data_dir: Path, database_url: URL) -> Settings:
+    return load_settings(
+        env="test",
+        data_dir=data_dir,
+        database_url=database_url.render_as_string(hide_password=False),
+        encryption_keys=generate_encryption_key("test1"),
+        jwt_secret=uuid.uuid4().hex + uuid.uuid4().hex,
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path, platform_url: URL) -> Settings:
+    return make_settings(tmp_path / "data", platform_url)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """An httpx AsyncClient on the ASGI app, lifespan included."""
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from kitehub.db import normalise_url
+from kitehub.embedded_pg import EmbeddedServer
+from tests.cli_support import clean_env, run_kitehub
+
+
+async def test_a_second_process_reuses_the_running_server(embedded_server: EmbeddedServer | None) -> None:
+    if embedded_server is None:
+        pytest.skip("tests run against an external PostgreSQL server")
+    postmaster_before = (embedded_server.pgdata / "postmaster.pid").read_text()
+
+    result = run_kitehub("db", "url", env=clean_env(KITEHUB_DATA_DIR=str(embedded_server.pgdata.parent)))
+
+    assert result.returncode == 0, result.stderr
+    printed = make_url(result.stdout.strip())
+    assert printed.query["host"] == str(embedded_server.socket_dir)
+    assert printed.database == "kitehub"
+    assert (embedded_server.pgdata / "postmaster.pid").read_text() == postmaster_before  # same server, not restarted
+    conn = await asyncpg.connect(dsn=str(printed))
+    try:
+        assert await conn.fetchval("SELECT current_database()") == "kitehub"
+    finally:
+        await conn.close()
+
+
+def test_urls_name_the_socket_and_use_asyncpg(embedded_server: EmbeddedServer | None) -> None:
+    if embedded_server is None:
+        pytest.skip("tests run against an external PostgreSQL server")
+    url = embedded_server.url("kitehub")
+    assert url.drivername == "postgresql+asyncpg"
+    assert normalise_url(url.set(drivername="postgresql")) == url
+    assert url.query["host"] == str(embedded_server.socket_dir)
