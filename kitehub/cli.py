@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import sys
 from collections.abc import Awaitable
 from typing import TypeVar
 
+import asyncpg
 import click
 from alembic.util import CommandError
 from pydantic import SecretStr
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 
 from kitehub import __version__
 from kitehub.db import create_platform_engine, libpq_dsn, resolve_platform_url
@@ -26,6 +29,19 @@ def _settings() -> Settings:
         return get_settings()
     except SettingsError as exc:
         raise click.ClickException(f"configuration error: {exc}") from exc
+
+
+def _platform_url(settings: Settings, *, stop_embedded_with_process: bool = False) -> URL:
+    """The platform database URL, or a one-line error instead of a traceback."""
+    try:
+        return _run(resolve_platform_url(settings, stop_embedded_with_process=stop_embedded_with_process))
+    except (OSError, RuntimeError, subprocess.SubprocessError, asyncpg.PostgresError) as exc:
+        where = (
+            "the configured platform database"
+            if settings.database_url
+            else f"the embedded PostgreSQL in {settings.data_dir / 'pgdata'}"
+        )
+        raise click.ClickException(f"cannot reach {where}: {type(exc).__name__}: {exc}") from exc
 
 
 def _run(coro: Awaitable[T]) -> T:
@@ -48,6 +64,14 @@ def _migrate_or_fail(url: URL, revision: str) -> tuple[str | None, str | None]:
         return _run(_migrate_platform(url, revision))
     except CommandError as exc:
         raise click.ClickException(f"migration failed: {exc}") from exc
+    except (OSError, DBAPIError, asyncpg.PostgresError) as exc:
+        target = url.render_as_string(hide_password=True)
+        raise click.ClickException(f"cannot reach the platform database {target}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 def _exit_normally_after_signals() -> None:
@@ -87,7 +111,7 @@ def serve(host: str, port: int, migrate: bool) -> None:
     from kitehub.app import create_app
 
     settings = _settings()
-    url = _run(resolve_platform_url(settings, stop_embedded_with_process=True))
+    url = _platform_url(settings, stop_embedded_with_process=True)
     if migrate:
         before, after = _migrate_or_fail(url, "head")
         click.echo(f"platform database: {before or 'empty'} -> {after}", err=True)
@@ -118,7 +142,7 @@ def migrate() -> None:
 )
 def migrate_platform(revision: str) -> None:
     """Upgrade (or downgrade) the platform database."""
-    url = _run(resolve_platform_url(_settings()))
+    url = _platform_url(_settings())
     before, after = _migrate_or_fail(url, revision)
     click.echo(f"platform database: {before or 'empty'} -> {after or 'empty'}")
 
@@ -134,7 +158,7 @@ def db_url() -> None:
 
     The embedded server is started if needed and left running, so the address stays valid.
     """
-    click.echo(libpq_dsn(_run(resolve_platform_url(_settings()))))
+    click.echo(libpq_dsn(_platform_url(_settings())))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,8 +20,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +104,19 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            backend = make_url(value.get_secret_value()).get_backend_name()
+        except ArgumentError:
+            raise ValueError("is not a database URL (postgresql://user:password@host:5432/kitehub)") from None
+        if backend not in {"postgres", "postgresql"}:
+            raise ValueError(f"must be a PostgreSQL URL, not {backend!r}")
+        return value
 
     @field_validator("encryption_keys")
     @classmethod
@@ -184,9 +199,20 @@ def load_settings(**overrides: Any) -> Settings:
     """Build settings from the environment (plus overrides) and complete them for this machine."""
     try:
         settings = Settings(**overrides)
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from exc
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None  # pydantic's own text echoes inputs: secrets
     return with_dev_secrets(settings)
+
+
+def _describe(error: ValidationError) -> str:
+    """One line per problem, naming the variable, never repeating the value given."""
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        names = [str(part) for part in item["loc"]]
+        variable = f"KITEHUB_{'_'.join(names).upper()}" if names else "configuration"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{variable}: {message}")
+    return "; ".join(lines)
 
 
 @lru_cache(maxsize=1)

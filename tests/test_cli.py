@@ -52,3 +52,22 @@ def test_db_url_prints_the_configured_server_for_psql(tmp_path: Path) -> None:
     result = run_kitehub("db", "url", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "postgresql://kh@db.internal:6543/kitehub"
+
+
+def test_an_unreachable_database_is_a_clear_error_without_the_password(tmp_path: Path) -> None:
+    env = clean_env(
+        KITEHUB_DATABASE_URL="postgresql://kh:hunter2hunter2@127.0.0.1:1/kitehub", KITEHUB_DATA_DIR=str(tmp_path)
+    )
+    result = run_kitehub("migrate", "platform", env=env)
+    assert result.returncode == 1
+    assert "cannot reach the platform database" in result.stderr
+    assert "hunter2hunter2" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_database_url_is_a_configuration_error(tmp_path: Path) -> None:
+    env = clean_env(KITEHUB_DATABASE_URL="mysql://root:hunter2hunter2@db/kitehub", KITEHUB_DATA_DIR=str(tmp_path))
+    result = run_kitehub("db", "url", env=env)
+    assert result.returncode == 1
+    assert "configuration error" in result.stderr
+    assert "hunter2hunter2" not in result.stderr

@@ -109,3 +109,10 @@ def test_secrets_do_not_appear_in_the_settings_repr(tmp_path: Path) -> None:
     shown = repr(settings)
     assert "hunter2hunter2" not in shown
     assert settings.jwt_secret.get_secret_value() not in shown
+
+
+@pytest.mark.parametrize("url", ["mysql://root:hunter2hunter2@db/kitehub", "not a url at all hunter2hunter2"])
+def test_a_non_postgresql_database_url_is_refused_without_echoing_it(tmp_path: Path, url: str) -> None:
+    with pytest.raises(SettingsError, match="KITEHUB_DATABASE_URL") as excinfo:
+        load_settings(data_dir=tmp_path, database_url=url)
+    assert "hunter2hunter2" not in str(excinfo.value)
