@@ -10,6 +10,9 @@ that asked for that.
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,17 @@ from sqlalchemy.engine import URL
 logger = logging.getLogger(__name__)
 
 SUPERUSER = "postgres"
+
+# The superuser trusts the Unix socket, whose directory only the server's owner can enter; every
+# other role (each tenant's own) must present its SCRAM password, as on a production server.
+PG_HBA = """\
+# Managed by KiteHub (kitehub/embedded_pg.py): rewritten when it differs.
+local   all   postgres                 trust
+local   all   all                      scram-sha-256
+host    all   all       127.0.0.1/32   scram-sha-256
+host    all   all       ::1/128        scram-sha-256
+"""
+RELOAD_SETTLE_SECONDS = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +72,7 @@ def start_embedded_server(data_dir: Path, *, stop_with_process: bool = False) ->
     info = server.get_postmaster_info()
     if info.socket_dir is None or info.port is None or info.pid is None:
         raise RuntimeError(f"embedded PostgreSQL in {pgdata} did not report a socket; see {pgdata / 'log'}")
+    _ensure_scram_for_roles(pgdata, int(info.pid))
     logger.info("embedded PostgreSQL ready in %s (pid %s)", pgdata, info.pid)
     return EmbeddedServer(
         pgdata=pgdata,
@@ -65,3 +80,14 @@ def start_embedded_server(data_dir: Path, *, stop_with_process: bool = False) ->
         port=int(info.port),
         pid=int(info.pid),
     )
+
+
+def _ensure_scram_for_roles(pgdata: Path, postmaster_pid: int) -> None:
+    """initdb trusts everyone; replace that once with PG_HBA and make the server reload it."""
+    hba = pgdata / "pg_hba.conf"
+    if hba.read_text() == PG_HBA:
+        return
+    with hba.open("w") as handle:  # rewrite in place: keeps the file's owner (the server's user)
+        handle.write(PG_HBA)
+    os.kill(postmaster_pid, signal.SIGHUP)
+    time.sleep(RELOAD_SETTLE_SECONDS)  # the postmaster rereads pg_hba.conf before its next fork

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     router_max_engines: Annotated[int, Field(ge=1)] = 100
     tenant_pool_size: Annotated[int, Field(ge=1)] = 5
+    tenant_connection_limit: Annotated[int, Field(ge=1)] = Field(
+        default=20, description="CONNECTION LIMIT of each tenant role, across all KiteHub processes"
+    )
     trial_days: Annotated[int, Field(ge=0)] = 14
     grace_days: Annotated[int, Field(ge=0)] = 7
     payment_order_ttl_hours: Annotated[int, Field(ge=1)] = 24

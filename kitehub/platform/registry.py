@@ -17,7 +17,7 @@ from kitehub.platform.payments.models import (
 from kitehub.platform.storage.models import StorageEvent, StorageUsage
 from kitehub.platform.subscriptions.models import Subscription, SubscriptionHistory
 from kitehub.platform.tiers.models import Tier
-from kitehub.provisioning.models import DatabaseServer, TenantMigration
+from kitehub.provisioning.models import DatabaseServer, ProvisioningStep, TenantMigration
 
 platform_metadata = PlatformBase.metadata
 
@@ -32,6 +32,7 @@ __all__ = [
     "PaymentOrder",
     "PaymentOrderEvent",
     "PlatformSetting",
+    "ProvisioningStep",
     "StorageEvent",
     "StorageUsage",
     "Subscription",

@@ -95,3 +95,27 @@ class TenantMigration(BigIntPrimaryKey, PlatformBase):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProvisioningStepStatus(StrEnum):
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+class ProvisioningStep(PlatformBase):
+    """The provisioner's ledger: which step of which instance ran, and how it ended.
+
+    A retry skips DONE steps and re-runs the rest; every step is written to be safe to repeat.
+    """
+
+    __tablename__ = "provisioning_steps"
+    __table_args__ = (CheckConstraint("attempts >= 1", name="attempts_positive"),)
+
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("instances.id", ondelete="RESTRICT"), primary_key=True)
+    step: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[ProvisioningStepStatus] = mapped_column(str_enum(ProvisioningStepStatus, "provisioning_step_status"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("1"), default=1)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

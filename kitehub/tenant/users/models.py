@@ -21,7 +21,9 @@ class TenantRole(StrEnum):
 class TenantUser(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, TenantBase):
     __tablename__ = "users"
     __table_args__ = (
-        Index("uq_users_email_live", func.lower(text("email")), unique=True, postgresql_where=text("deleted_at IS NULL")),
+        Index(
+            "uq_users_email_live", func.lower(text("email")), unique=True, postgresql_where=text("deleted_at IS NULL")
+        ),
         CheckConstraint("position('@' in email) > 1", name="email_has_at"),
         CheckConstraint("failed_login_count >= 0", name="failed_login_count_non_negative"),
     )

@@ -1,0 +1,68 @@
+"""Tenant database names and passwords.
+
+Names derive from the instance id, so they are unique, predictable for ``reconcile`` and always
+fit PostgreSQL's 63-byte identifier limit (which would otherwise truncate them silently).
+Passwords reach the server only as SCRAM-SHA-256 verifiers computed here, so the plaintext never
+appears in a server log or ``pg_stat_activity``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+
+TENANT_PREFIX = "kh_tenant_"
+TENANT_NAME_PATTERN = re.compile(rf"^{TENANT_PREFIX}[0-9a-f]{{32}}$")
+MAX_IDENTIFIER_BYTES = 63
+SCRAM_ITERATIONS = 4096
+
+
+def tenant_database_name(instance_id: uuid.UUID) -> str:
+    name = f"{TENANT_PREFIX}{instance_id.hex}"
+    assert len(name.encode()) <= MAX_IDENTIFIER_BYTES
+    return name
+
+
+def tenant_role_name(instance_id: uuid.UUID) -> str:
+    """Same as the database name: one role per tenant database, obviously paired."""
+    return tenant_database_name(instance_id)
+
+
+def is_tenant_name(name: str) -> bool:
+    return TENANT_NAME_PATTERN.match(name) is not None
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier for DDL (which takes no bind parameters)."""
+    if "\x00" in name or len(name.encode()) > MAX_IDENTIFIER_BYTES:
+        raise ValueError("invalid identifier")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("invalid literal")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def new_password() -> str:
+    """32 random bytes, URL-safe text (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def scram_verifier(password: str, *, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for ``password`` (RFC 5802/7677)."""
+    salt = salt or secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"

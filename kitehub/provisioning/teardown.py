@@ -1,0 +1,109 @@
+"""Removing tenant databases: deprovisioning an instance, and reconciling what belongs to nobody."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitehub.errors import ConflictError, NotFoundError
+from kitehub.platform.instances.lifecycle import transition
+from kitehub.platform.instances.models import Instance, InstanceStatus
+from kitehub.provisioning.credentials import TENANT_PREFIX, is_tenant_name, quote_ident
+from kitehub.provisioning.models import DatabaseServer
+from kitehub.provisioning.servers import admin_connection
+from kitehub.provisioning.template import BUILD_PREFIX
+from kitehub.provisioning.vault import Vault
+
+
+async def deprovision(
+    session: AsyncSession, vault: Vault, instance_id: uuid.UUID, *, actor_id: uuid.UUID | None = None
+) -> Instance:
+    """Drop the instance's database (sessions ended) and role; the instance ends PURGED.
+
+    Safe to repeat: the drops use IF EXISTS and the instance row is locked while they run.
+    """
+    instance = await session.get(Instance, instance_id, with_for_update=True, populate_existing=True)
+    if instance is None:
+        raise NotFoundError(f"no instance {instance_id}")
+    if instance.status is InstanceStatus.PURGED:
+        return instance
+    if instance.status is InstanceStatus.PROVISIONING:
+        raise ConflictError("the instance is being provisioned; wait for it to finish or fail")
+    server = await session.get(DatabaseServer, instance.database_server_id) if instance.database_server_id else None
+    if server is not None and instance.database_name and instance.database_role:
+        async with admin_connection(server, vault) as admin:
+            await admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(instance.database_name)} WITH (FORCE)")
+            await admin.execute(f"DROP ROLE IF EXISTS {quote_ident(instance.database_role)}")
+    if instance.status is not InstanceStatus.DELETED:
+        transition(session, instance, InstanceStatus.DELETED, actor_id=actor_id, reason="deprovisioned")
+    transition(session, instance, InstanceStatus.PURGED, actor_id=actor_id, reason="database and role dropped")
+    instance.database_password_encrypted = None  # nothing left to protect
+    await session.flush()
+    return instance
+
+
+@dataclass
+class Orphans:
+    server: str
+    databases: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+
+
+async def find_orphans(session: AsyncSession, vault: Vault) -> list[Orphans]:
+    """Tenant-named databases and roles on each server that no unpurged instance claims.
+
+    An instance claims its names from its placement step on, before anything is created, so a
+    provisioning in progress is never mistaken for an orphan.
+    """
+    claimed = {
+        name
+        for row in await session.execute(
+            select(Instance.database_name, Instance.database_role).where(Instance.status != InstanceStatus.PURGED)
+        )
+        for name in row
+        if name
+    }
+    found: list[Orphans] = []
+    for server in await session.scalars(select(DatabaseServer).where(DatabaseServer.deleted_at.is_(None))):
+        async with admin_connection(server, vault) as admin:
+            databases = [
+                row["datname"]
+                for row in await admin.fetch(
+                    "SELECT datname FROM pg_database WHERE datname LIKE $1 OR datname LIKE $2 ORDER BY 1",
+                    TENANT_PREFIX + "%",
+                    BUILD_PREFIX + "%",
+                )
+            ]
+            roles = [
+                row["rolname"]
+                for row in await admin.fetch(
+                    "SELECT rolname FROM pg_roles WHERE rolname LIKE $1 ORDER BY 1", TENANT_PREFIX + "%"
+                )
+            ]
+        orphans = Orphans(
+            server=server.name,
+            databases=[
+                name
+                for name in databases
+                if name not in claimed and (is_tenant_name(name) or name.startswith(BUILD_PREFIX))
+            ],
+            roles=[name for name in roles if name not in claimed and is_tenant_name(name)],
+        )
+        if orphans.databases or orphans.roles:
+            found.append(orphans)
+    return found
+
+
+async def drop_orphans(session: AsyncSession, vault: Vault, orphans: list[Orphans]) -> None:
+    servers = {
+        s.name: s for s in await session.scalars(select(DatabaseServer).where(DatabaseServer.deleted_at.is_(None)))
+    }
+    for item in orphans:
+        async with admin_connection(servers[item.server], vault) as admin:
+            for database in item.databases:
+                await admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(database)} WITH (FORCE)")
+            for role in item.roles:
+                await admin.execute(f"DROP ROLE IF EXISTS {quote_ident(role)}")

@@ -1,0 +1,93 @@
+"""The tenant template database: a migrated tenant schema that new tenants are cloned from.
+
+Its objects belong to a NOLOGIN role; after a clone, ``REASSIGN OWNED`` hands them to the new
+tenant's role, so each tenant owns its whole schema (and can later be migrated as itself).
+The template is named after the tenant head revision, built under a temporary name, published by
+rename, and marked ``ALLOW_CONNECTIONS false`` so no session can block ``CREATE DATABASE ...
+TEMPLATE`` (which fails when anyone is connected to the template).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+import zlib
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from kitehub.logs import get_logger
+from kitehub.migrate import head_revision, upgrade
+from kitehub.provisioning.credentials import quote_ident
+from kitehub.provisioning.models import DatabaseServer
+from kitehub.provisioning.servers import admin_connection, admin_url
+from kitehub.provisioning.vault import Vault
+
+TEMPLATE_OWNER_ROLE = "kitehub_tenant_template"
+TEMPLATE_PREFIX = "kitehub_tenant_template_"
+BUILD_PREFIX = "kitehub_tenant_build_"
+_BUILD_LOCK_KEY = zlib.crc32(b"kitehub:tenant-template-build")
+
+logger = get_logger(__name__)
+
+
+def template_name(revision: str) -> str:
+    return (TEMPLATE_PREFIX + re.sub(r"[^a-z0-9]", "_", revision.lower()))[:63]
+
+
+async def _database_exists(conn: asyncpg.Connection, name: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+
+
+async def ensure_template(server: DatabaseServer, vault: Vault) -> str:
+    """The name of ``server``'s template at the current tenant head, built when missing."""
+    head = head_revision("tenant")
+    if head is None:
+        raise RuntimeError("the tenant migration tree has no revision")
+    name = template_name(head)
+    async with admin_connection(server, vault) as conn:
+        if await _database_exists(conn, name):
+            return name
+        await conn.execute("SELECT pg_advisory_lock($1)", _BUILD_LOCK_KEY)  # one builder per server
+        try:
+            if not await _database_exists(conn, name):
+                await _build(conn, server, vault, name)
+            await _drop_outdated_templates(conn, keep=name)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _BUILD_LOCK_KEY)
+    return name
+
+
+async def _build(conn: asyncpg.Connection, server: DatabaseServer, vault: Vault, name: str) -> None:
+    for leftover in await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1", BUILD_PREFIX + "%"):
+        await conn.execute(f"DROP DATABASE {quote_ident(leftover['datname'])} WITH (FORCE)")  # a crashed build
+    if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", TEMPLATE_OWNER_ROLE):
+        # Another builder may create it first: roles are shared by all databases of a cluster.
+        with contextlib.suppress(asyncpg.DuplicateObjectError):
+            await conn.execute(f"CREATE ROLE {quote_ident(TEMPLATE_OWNER_ROLE)} NOLOGIN")
+    build = f"{BUILD_PREFIX}{uuid.uuid4().hex[:12]}"
+    await conn.execute(f"CREATE DATABASE {quote_ident(build)}")
+    engine = create_async_engine(admin_url(server, vault, build), poolclass=NullPool)
+    try:
+        async with engine.begin() as tenant:
+            await tenant.execute(text(f"ALTER SCHEMA public OWNER TO {quote_ident(TEMPLATE_OWNER_ROLE)}"))
+            await tenant.execute(text(f"SET ROLE {quote_ident(TEMPLATE_OWNER_ROLE)}"))
+            await upgrade(tenant, "tenant", "head")
+    finally:
+        await engine.dispose()
+    await conn.execute(f"ALTER DATABASE {quote_ident(build)} RENAME TO {quote_ident(name)}")
+    await conn.execute(f"ALTER DATABASE {quote_ident(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+    logger.info("tenant template built", template=name, server=server.name)
+
+
+async def _drop_outdated_templates(conn: asyncpg.Connection, *, keep: str) -> None:
+    rows = await conn.fetch(
+        "SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2", TEMPLATE_PREFIX + "%", keep
+    )
+    for row in rows:
+        quoted = quote_ident(row["datname"])
+        await conn.execute(f"ALTER DATABASE {quoted} WITH IS_TEMPLATE false")
+        await conn.execute(f"DROP DATABASE {quoted} WITH (FORCE)")
