@@ -12,21 +12,25 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from kitehub import pg_admin
 from kitehub.db import libpq_dsn
 from kitehub.embedded_pg import start_embedded_server
 from kitehub.migrate import migrate_to
 
 
-async def _admin_execute(server: URL, sql: str) -> None:
+@asynccontextmanager
+async def _admin(server: URL) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(dsn=libpq_dsn(server.set(database="postgres")))
     try:
-        await conn.execute(sql)
+        yield conn
     finally:
         await conn.close()
 
@@ -41,24 +45,25 @@ async def _migrate(url: URL) -> None:
 
 async def measure(server: URL, rounds: int) -> dict[str, list[float]]:
     template = f"bench_template_{uuid.uuid4().hex[:8]}"
-    await _admin_execute(server, f'CREATE DATABASE "{template}"')
-    await _migrate(server.set(database=template))
     timings: dict[str, list[float]] = {"clone from template": [], "create + migrate": []}
-    try:
-        for _ in range(rounds):
-            name = f"bench_{uuid.uuid4().hex[:8]}"
-            started = time.perf_counter()
-            await _admin_execute(server, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-            timings["clone from template"].append(time.perf_counter() - started)
-            await _admin_execute(server, f'DROP DATABASE "{name}" WITH (FORCE)')
+    async with _admin(server) as admin:
+        await pg_admin.create_database(admin, template)
+        await _migrate(server.set(database=template))
+        try:
+            for _ in range(rounds):
+                name = f"bench_{uuid.uuid4().hex[:8]}"
+                started = time.perf_counter()
+                await pg_admin.create_database(admin, name, template=template)
+                timings["clone from template"].append(time.perf_counter() - started)
+                await pg_admin.drop_database(admin, name)
 
-            started = time.perf_counter()
-            await _admin_execute(server, f'CREATE DATABASE "{name}"')
-            await _migrate(server.set(database=name))
-            timings["create + migrate"].append(time.perf_counter() - started)
-            await _admin_execute(server, f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await _admin_execute(server, f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+                started = time.perf_counter()
+                await pg_admin.create_database(admin, name)
+                await _migrate(server.set(database=name))
+                timings["create + migrate"].append(time.perf_counter() - started)
+                await pg_admin.drop_database(admin, name)
+        finally:
+            await pg_admin.drop_database(admin, template)
     return timings
 
 

@@ -17,23 +17,32 @@ from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.types import HTTPScope, LifeSpanReceive, LifeSpanScope, LifeSpanSend, Message, Receive, Scope, Send
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kitehub import __version__
+from kitehub.bootstrap import resolve_platform_url
 from kitehub.db import (
     create_platform_engine,
+    libpq_dsn,
     provide_platform_session,
-    resolve_platform_url,
     session_factory,
 )
-from kitehub.errors import problem_exception_handlers
+from kitehub.errors import problem_exception_handlers, problem_for_html_errors
 from kitehub.logs import configure_logging, get_logger
 from kitehub.platform.health.controllers import HealthController
+from kitehub.provisioning.router import TenantRouter
+from kitehub.provisioning.servers import register_default_server
+from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings, get_settings
+from kitehub.tenant.routes import tenant_router
 
 REQUEST_ID_HEADER = "x-request-id"
 _ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 access_logger = get_logger("kitehub.access")
+logger = get_logger(__name__)
 
 
 class KiteHubApp(Litestar):
@@ -93,14 +102,34 @@ def _lifespan(settings: Settings) -> Any:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         url = await resolve_platform_url(settings, stop_embedded_with_process=True)
         engine = create_platform_engine(url)
-        app.state.platform_engine = engine
-        app.state.platform_sessions = session_factory(engine)
+        sessions = session_factory(engine)
+        vault = Vault(settings.keyring)
+        router = TenantRouter(
+            platform_sessions=sessions,
+            vault=vault,
+            base_domain=settings.base_domain,
+            max_engines=settings.router_max_engines,
+            pool_size=settings.tenant_pool_size,
+        )
+        app.state.update(platform_engine=engine, platform_sessions=sessions, vault=vault, tenant_router=router)
         try:
+            await _register_default_server(sessions, vault, url)
+            await router.listen(libpq_dsn(url))
             yield
         finally:
+            await router.close()
             await engine.dispose()
 
     return lifespan
+
+
+async def _register_default_server(sessions: async_sessionmaker[AsyncSession], vault: Vault, url: URL) -> None:
+    """The server the platform runs on is where tenants go until an admin adds others."""
+    try:
+        async with sessions() as session, session.begin():
+            await register_default_server(session, vault, url)
+    except (OSError, DBAPIError) as exc:  # not migrated yet, or unreachable: /health/ready says so
+        logger.warning("default database server not registered", error=type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -108,9 +137,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings)
     return KiteHubApp(
-        route_handlers=[HealthController],
+        route_handlers=[HealthController, tenant_router],
         dependencies={"platform_session": Provide(provide_platform_session)},
         exception_handlers=problem_exception_handlers(),
+        after_request=problem_for_html_errors,
         lifespan=[_lifespan(settings)],
         openapi_config=OpenAPIConfig(
             title="KiteHub",

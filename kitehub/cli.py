@@ -11,21 +11,26 @@ from typing import TypeVar
 
 import asyncpg
 import click
+from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 from pydantic import SecretStr
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError
 
 from kitehub import __version__
-from kitehub.db import create_platform_engine, libpq_dsn, resolve_platform_url
+from kitehub.bootstrap import resolve_platform_url
+from kitehub.db import create_platform_engine, libpq_dsn, safe_url
+from kitehub.logs import configure_logging
 from kitehub.migrate import migrate_to
-from kitehub.settings import Settings, SettingsError, get_settings
+from kitehub.settings import Settings, SettingsError, get_settings, read_settings
 
 T = TypeVar("T")
 
 
 def _settings() -> Settings:
+    """The settings, with logging configured before anything (dev secret generation) logs."""
     try:
+        configure_logging(read_settings())
         return get_settings()
     except SettingsError as exc:
         raise click.ClickException(f"configuration error: {exc}") from exc
@@ -62,11 +67,16 @@ async def _migrate_platform(url: URL, revision: str) -> tuple[str | None, str | 
 def _migrate_or_fail(url: URL, revision: str) -> tuple[str | None, str | None]:
     try:
         return _run(_migrate_platform(url, revision))
-    except CommandError as exc:
+    except (CommandError, RevisionError) as exc:  # unknown target, or a database stamped by a newer release
         raise click.ClickException(f"migration failed: {exc}") from exc
-    except (OSError, DBAPIError, asyncpg.PostgresError) as exc:
-        target = url.render_as_string(hide_password=True)
-        raise click.ClickException(f"cannot reach the platform database {target}: {_first_line(exc)}") from exc
+    except (OSError, InterfaceError, asyncpg.InterfaceError, asyncpg.InvalidCatalogNameError) as exc:
+        raise click.ClickException(f"cannot reach the platform database {safe_url(url)}: {_first_line(exc)}") from exc
+    except (DBAPIError, asyncpg.PostgresError) as exc:
+        if isinstance(getattr(exc, "orig", None), OSError | asyncpg.InvalidCatalogNameError):
+            raise click.ClickException(
+                f"cannot reach the platform database {safe_url(url)}: {_first_line(exc)}"
+            ) from exc
+        raise click.ClickException(f"migration failed: {_first_line(exc)}") from exc
 
 
 def _first_line(exc: BaseException) -> str:

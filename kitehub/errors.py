@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
@@ -54,6 +55,10 @@ class ConflictError(KiteHubError):
 
 class PermissionDeniedError(KiteHubError):
     status_code, slug, title = 403, "forbidden", "Forbidden"
+
+
+class PaymentRequiredError(KiteHubError):
+    status_code, slug, title = 402, "payment-required", "Payment required"
 
 
 class InvalidInputError(KiteHubError):
@@ -144,18 +149,12 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
 
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
-    if status >= 500:
-        return _unexpected_error(request, exc)
     title = HTTPStatus(status).phrase
+    if status >= 500:  # keep the status and headers (Retry-After), never the internal detail
+        logger.error("server error", path=request.url.path, status=status, exc_info=exc)
+        return problem_response(request, status=status, slug=None, title=title, headers=exc.headers)
     detail = exc.detail if exc.detail and exc.detail != title else None
-    return problem_response(
-        request,
-        status=status,
-        slug=None,
-        title=title,
-        detail=detail,
-        headers=exc.headers,
-    )
+    return problem_response(request, status=status, slug=None, title=title, detail=detail, headers=exc.headers)
 
 
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -176,3 +175,16 @@ def problem_exception_handlers() -> ExceptionHandlersMap:
         HTTPException: _http_error,
         Exception: _unexpected_error,
     }
+
+
+def problem_for_html_errors(response: Response[Any]) -> Response[Any]:
+    """``after_request`` hook: the few error pages Litestar renders as HTML (unknown paths under
+    the docs UI) become problem details like every other error."""
+    status = response.status_code or 200
+    if status >= 400 and str(response.media_type).startswith("text/html"):
+        body: dict[str, Any] = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        if request_id is not None:
+            body["request_id"] = request_id
+        return Response(body, status_code=status, media_type=PROBLEM_JSON)
+    return response

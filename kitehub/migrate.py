@@ -8,6 +8,7 @@ tests and (later) the fleet runner for tenant databases.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -15,12 +16,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 Tree = Literal["platform", "tenant"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+_MIGRATION_LOCK_KEYS: dict[Tree, int] = {"platform": 0x6B68_0001, "tenant": 0x6B68_0002}
 
 
 def alembic_config(tree: Tree) -> Config:
@@ -30,7 +32,9 @@ def alembic_config(tree: Tree) -> Config:
     return config
 
 
+@functools.cache
 def script_directory(tree: Tree) -> ScriptDirectory:
+    """Parsed once per process: reading the revision files is file work (readiness probes ask often)."""
     return ScriptDirectory.from_config(alembic_config(tree))
 
 
@@ -68,6 +72,9 @@ async def migrate_to(engine: AsyncEngine, tree: Tree, revision: str = "head") ->
     is detected here and run as a downgrade.
     """
     async with engine.begin() as conn:
+        # Several processes may migrate one database at once (API processes starting together):
+        # the first takes this lock, the others wait and then find nothing left to do.
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEYS[tree]})
         before = await current_revision(conn)
         target = resolve_revision(tree, revision)
         if before is not None and target != before and _is_ancestor(tree, target, before):

@@ -14,7 +14,8 @@ from sqlalchemy import Connection, MetaData
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from kitehub.db import normalise_url, resolve_platform_url
+from kitehub.bootstrap import resolve_platform_url
+from kitehub.db import normalise_url
 from kitehub.settings import get_settings
 
 

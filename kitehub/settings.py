@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import secrets
+import tempfile
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -160,27 +161,48 @@ class Settings(BaseSettings):
 
 
 def _read_or_create_dev_secrets(path: Path) -> dict[str, str]:
-    """Return the generated dev secrets, creating the 0600 file exactly once (race-safe)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = {
-        "encryption_keys": generate_encryption_key("dev1"),
-        "jwt_secret": secrets.token_urlsafe(48),
-    }
+    """Return the generated dev secrets, creating the 0600 file exactly once.
+
+    The file is written completely under a temporary name and then linked into place, which
+    fails if another process got there first: nobody ever reads a half-written file.
+    """
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            _publish_new_dev_secrets(path)
         if path.stat().st_mode & 0o077:
             path.chmod(0o600)
-        stored: dict[str, str] = json.loads(path.read_text())
-        return stored
-    with os.fdopen(fd, "w") as handle:
-        json.dump(fresh, handle)
+        stored = json.loads(path.read_text())
+        if not isinstance(stored, dict) or not all(isinstance(stored.get(name), str) for name in _GENERATED_SECRETS):
+            raise ValueError("missing keys")
+    except (OSError, ValueError) as exc:
+        raise SettingsError(
+            f"the development secrets file {path} is unusable ({type(exc).__name__}); set "
+            "KITEHUB_ENCRYPTION_KEYS and KITEHUB_JWT_SECRET, or move the file away to generate new ones "
+            "(data encrypted with the old keys then becomes unreadable)"
+        ) from None
+    return {name: stored[name] for name in _GENERATED_SECRETS}
+
+
+def _publish_new_dev_secrets(path: Path) -> None:
+    fresh = {"encryption_keys": generate_encryption_key("dev1"), "jwt_secret": secrets.token_urlsafe(48)}
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".dev-secrets-")  # created 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(fresh, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return  # another process published its secrets first: use those
+    finally:
+        os.unlink(temporary)
     logger.warning(
         "generated development secrets into %s; set KITEHUB_ENCRYPTION_KEYS and KITEHUB_JWT_SECRET "
         "for any real deployment",
         path,
     )
-    return fresh
 
 
 def with_dev_secrets(settings: Settings) -> Settings:
@@ -198,13 +220,17 @@ def with_dev_secrets(settings: Settings) -> Settings:
     return settings.model_copy(update={name: SecretStr(stored[name]) for name in missing})
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build settings from the environment (plus overrides) and complete them for this machine."""
+def read_settings(**overrides: Any) -> Settings:
+    """Settings from the environment (plus overrides), validated, with no side effect."""
     try:
-        settings = Settings(**overrides)
+        return Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None  # pydantic's own text echoes inputs: secrets
-    return with_dev_secrets(settings)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment (plus overrides) and complete them for this machine."""
+    return with_dev_secrets(read_settings(**overrides))
 
 
 def _describe(error: ValidationError) -> str:

@@ -15,9 +15,10 @@ import re
 import secrets
 import uuid
 
+from kitehub.pg_admin import MAX_IDENTIFIER_BYTES
+
 TENANT_PREFIX = "kh_tenant_"
 TENANT_NAME_PATTERN = re.compile(rf"^{TENANT_PREFIX}[0-9a-f]{{32}}$")
-MAX_IDENTIFIER_BYTES = 63
 SCRAM_ITERATIONS = 4096
 
 
@@ -34,19 +35,6 @@ def tenant_role_name(instance_id: uuid.UUID) -> str:
 
 def is_tenant_name(name: str) -> bool:
     return TENANT_NAME_PATTERN.match(name) is not None
-
-
-def quote_ident(name: str) -> str:
-    """Quote an identifier for DDL (which takes no bind parameters)."""
-    if "\x00" in name or len(name.encode()) > MAX_IDENTIFIER_BYTES:
-        raise ValueError("invalid identifier")
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("invalid literal")
-    return "'" + value.replace("'", "''") + "'"
 
 
 def new_password() -> str:

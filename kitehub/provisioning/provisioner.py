@@ -24,14 +24,13 @@ from sqlalchemy.pool import NullPool
 from kitehub.errors import ConflictError, NotFoundError
 from kitehub.logs import get_logger
 from kitehub.migrate import current_revision, upgrade
+from kitehub.pg_admin import create_database, database_exists, quote_ident, quote_literal
 from kitehub.platform.instances.lifecycle import transition
 from kitehub.platform.instances.models import Instance, InstanceStatus
 from kitehub.platform.subscriptions.models import Subscription
 from kitehub.platform.tiers.models import Tier
 from kitehub.provisioning.credentials import (
     new_password,
-    quote_ident,
-    quote_literal,
     scram_verifier,
     tenant_database_name,
     tenant_role_name,
@@ -235,11 +234,10 @@ class Provisioner:
 
     async def _step_database(self, session: AsyncSession, run: _Run, instance: Instance) -> None:
         admin = await self._admin(session, run, instance)
-        database, role = quote_ident(self._database(instance)), quote_ident(self._role(instance))
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", self._database(instance)):
+        role = quote_ident(self._role(instance))
+        if not await database_exists(admin, self._database(instance)):
             template = await self._template(session, instance)
-            clause = f" TEMPLATE {quote_ident(template)}" if template else ""
-            await admin.execute(f"CREATE DATABASE {database} OWNER {role}{clause}")
+            await create_database(admin, self._database(instance), owner=self._role(instance), template=template)
         tenant = await self._tenant(session, run, instance)
         await tenant.execute(text("RESET ROLE"))
         if await tenant.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": TEMPLATE_OWNER_ROLE}):

@@ -32,23 +32,18 @@ def admin_password_location(server_id: uuid.UUID) -> SecretLocation:
     return SecretLocation(ADMIN_PASSWORD_PURPOSE, str(server_id))
 
 
-def server_url(server: DatabaseServer, *, username: str, password: str | None, database: str) -> URL:
-    """asyncpg URL on ``server``; a host starting with '/' is a Unix socket directory."""
-    if server.host.startswith("/"):
+def server_url(host: str, port: int, *, username: str, password: str | None, database: str) -> URL:
+    """asyncpg URL for a database server; a host starting with '/' is a Unix socket directory."""
+    if host.startswith("/"):
         return URL.create(
             "postgresql+asyncpg",
             username=username,
             password=password,
             database=database,
-            query={"host": server.host, "port": str(server.port)},
+            query={"host": host, "port": str(port)},
         )
     return URL.create(
-        "postgresql+asyncpg",
-        username=username,
-        password=password,
-        host=server.host,
-        port=server.port,
-        database=database,
+        "postgresql+asyncpg", username=username, password=password, host=host, port=port, database=database
     )
 
 
@@ -57,7 +52,11 @@ def admin_url(server: DatabaseServer, vault: Vault, database: str | None = None)
     if server.admin_password_encrypted is not None:
         password = vault.decrypt(server.admin_password_encrypted, admin_password_location(server.id))
     return server_url(
-        server, username=server.admin_username, password=password, database=database or server.maintenance_database
+        server.host,
+        server.port,
+        username=server.admin_username,
+        password=password,
+        database=database or server.maintenance_database,
     )
 
 

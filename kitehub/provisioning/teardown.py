@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import ConflictError, NotFoundError
+from kitehub.pg_admin import drop_database, quote_ident
 from kitehub.platform.instances.lifecycle import transition
 from kitehub.platform.instances.models import Instance, InstanceStatus
-from kitehub.provisioning.credentials import TENANT_PREFIX, is_tenant_name, quote_ident
+from kitehub.provisioning.credentials import TENANT_PREFIX, is_tenant_name
 from kitehub.provisioning.models import DatabaseServer
 from kitehub.provisioning.servers import admin_connection
 from kitehub.provisioning.template import BUILD_PREFIX
@@ -35,7 +36,7 @@ async def deprovision(
     server = await session.get(DatabaseServer, instance.database_server_id) if instance.database_server_id else None
     if server is not None and instance.database_name and instance.database_role:
         async with admin_connection(server, vault) as admin:
-            await admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(instance.database_name)} WITH (FORCE)")
+            await drop_database(admin, instance.database_name)
             await admin.execute(f"DROP ROLE IF EXISTS {quote_ident(instance.database_role)}")
     if instance.status is not InstanceStatus.DELETED:
         transition(session, instance, InstanceStatus.DELETED, actor_id=actor_id, reason="deprovisioned")
@@ -104,6 +105,6 @@ async def drop_orphans(session: AsyncSession, vault: Vault, orphans: list[Orphan
     for item in orphans:
         async with admin_connection(servers[item.server], vault) as admin:
             for database in item.databases:
-                await admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(database)} WITH (FORCE)")
+                await drop_database(admin, database)
             for role in item.roles:
                 await admin.execute(f"DROP ROLE IF EXISTS {quote_ident(role)}")

@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 
 from kitehub.logs import get_logger
 from kitehub.migrate import head_revision, upgrade
-from kitehub.provisioning.credentials import quote_ident
+from kitehub.pg_admin import create_database, database_exists, drop_database, quote_ident
 from kitehub.provisioning.models import DatabaseServer
 from kitehub.provisioning.servers import admin_connection, admin_url
 from kitehub.provisioning.vault import Vault
@@ -38,10 +38,6 @@ def template_name(revision: str) -> str:
     return (TEMPLATE_PREFIX + re.sub(r"[^a-z0-9]", "_", revision.lower()))[:63]
 
 
-async def _database_exists(conn: asyncpg.Connection, name: str) -> bool:
-    return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
-
-
 async def ensure_template(server: DatabaseServer, vault: Vault) -> str:
     """The name of ``server``'s template at the current tenant head, built when missing."""
     head = head_revision("tenant")
@@ -49,11 +45,11 @@ async def ensure_template(server: DatabaseServer, vault: Vault) -> str:
         raise RuntimeError("the tenant migration tree has no revision")
     name = template_name(head)
     async with admin_connection(server, vault) as conn:
-        if await _database_exists(conn, name):
+        if await database_exists(conn, name):
             return name
         await conn.execute("SELECT pg_advisory_lock($1)", _BUILD_LOCK_KEY)  # one builder per server
         try:
-            if not await _database_exists(conn, name):
+            if not await database_exists(conn, name):
                 await _build(conn, server, vault, name)
             await _drop_outdated_templates(conn, keep=name)
         finally:
@@ -63,13 +59,13 @@ async def ensure_template(server: DatabaseServer, vault: Vault) -> str:
 
 async def _build(conn: asyncpg.Connection, server: DatabaseServer, vault: Vault, name: str) -> None:
     for leftover in await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1", BUILD_PREFIX + "%"):
-        await conn.execute(f"DROP DATABASE {quote_ident(leftover['datname'])} WITH (FORCE)")  # a crashed build
+        await drop_database(conn, leftover["datname"])  # left by a crashed build
     if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", TEMPLATE_OWNER_ROLE):
         # Another builder may create it first: roles are shared by all databases of a cluster.
         with contextlib.suppress(asyncpg.DuplicateObjectError):
             await conn.execute(f"CREATE ROLE {quote_ident(TEMPLATE_OWNER_ROLE)} NOLOGIN")
     build = f"{BUILD_PREFIX}{uuid.uuid4().hex[:12]}"
-    await conn.execute(f"CREATE DATABASE {quote_ident(build)}")
+    await create_database(conn, build)
     engine = create_async_engine(admin_url(server, vault, build), poolclass=NullPool)
     try:
         async with engine.begin() as tenant:
@@ -90,4 +86,4 @@ async def _drop_outdated_templates(conn: asyncpg.Connection, *, keep: str) -> No
     for row in rows:
         quoted = quote_ident(row["datname"])
         await conn.execute(f"ALTER DATABASE {quoted} WITH IS_TEMPLATE false")
-        await conn.execute(f"DROP DATABASE {quoted} WITH (FORCE)")
+        await drop_database(conn, row["datname"])

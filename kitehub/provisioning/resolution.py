@@ -1,0 +1,162 @@
+"""Which instance a request is for: by tenant subdomain, verified custom domain, or header.
+
+Answers are cached briefly. Every change to an instance, its subscription or its server makes
+PostgreSQL NOTIFY ``kitehub_instance_changed`` (platform revision 0003), and each process drops
+the affected entries when it hears it, so a suspension or deletion takes effect at once on every
+process; the time-to-live only bounds staleness if that notification is ever missed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import time
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kitehub.errors import InvalidInputError
+from kitehub.platform.instances.models import Instance, InstanceStatus
+from kitehub.platform.subscriptions.models import Subscription, SubscriptionStatus
+from kitehub.provisioning.models import DatabaseServer
+
+INSTANCE_HEADER = "x-kitehub-instance"
+NOTIFY_CHANNEL = "kitehub_instance_changed"
+DEFAULT_TTL_SECONDS = 5.0
+NEGATIVE_TTL_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedTenant:
+    """Everything needed to gate and reach one tenant; the password stays encrypted here."""
+
+    instance_id: uuid.UUID
+    subdomain: str
+    status: InstanceStatus
+    subscription_status: SubscriptionStatus | None
+    schema_revision: str | None
+    server_id: uuid.UUID | None
+    server_host: str | None
+    server_port: int | None
+    database_name: str | None
+    database_role: str | None
+    password_encrypted: str | None
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever a cached engine for this tenant would be wrong."""
+        parts = (self.server_host, self.server_port, self.database_name, self.database_role, self.password_encrypted)
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class LookupKey:
+    kind: str  # "subdomain" or "domain"
+    value: str
+
+
+def lookup_key(host: str | None, header: str | None, base_domain: str) -> LookupKey | None:
+    """The lookup a request asks for, or None when it names no instance."""
+    from_host = _key_from_host(host, base_domain)
+    from_header = LookupKey("subdomain", header.strip().lower()) if header and header.strip() else None
+    if from_host and from_header and from_host != from_header:
+        raise InvalidInputError(
+            "the Host and the X-KiteHub-Instance header name different instances",
+            extra={"errors": [{"field": INSTANCE_HEADER, "message": "conflicts with Host", "source": "header"}]},
+        )
+    return from_host or from_header
+
+
+def _key_from_host(host: str | None, base_domain: str) -> LookupKey | None:
+    if not host:
+        return None
+    name = host.strip().lower().rstrip(".")
+    if name.startswith("["):  # [::1]:8000
+        return None
+    name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+    base = base_domain.lower().rstrip(".")
+    if name == base or name == "localhost" or _is_ip(name):
+        return None
+    if name.endswith("." + base):
+        return LookupKey("subdomain", name[: -len(base) - 1])
+    return LookupKey("domain", name)
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+async def load_tenant(session: AsyncSession, key: LookupKey) -> ResolvedTenant | None:
+    condition = (
+        Instance.subdomain == key.value
+        if key.kind == "subdomain"
+        else (Instance.custom_domain == key.value) & Instance.custom_domain_verified_at.is_not(None)
+    )
+    row = (
+        await session.execute(
+            select(Instance, Subscription.status, DatabaseServer)
+            .outerjoin(Subscription, Subscription.instance_id == Instance.id)
+            .outerjoin(DatabaseServer, DatabaseServer.id == Instance.database_server_id)
+            .where(Instance.deleted_at.is_(None), condition)
+        )
+    ).first()
+    if row is None:
+        return None
+    instance, subscription_status, server = row
+    return ResolvedTenant(
+        instance_id=instance.id,
+        subdomain=instance.subdomain,
+        status=instance.status,
+        subscription_status=subscription_status,
+        schema_revision=instance.schema_revision,
+        server_id=server.id if server else None,
+        server_host=server.host if server else None,
+        server_port=server.port if server else None,
+        database_name=instance.database_name,
+        database_role=instance.database_role,
+        password_encrypted=instance.database_password_encrypted,
+    )
+
+
+class ResolutionCache:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
+        self._sessions = sessions
+        self._ttl = ttl_seconds
+        self._entries: dict[LookupKey, tuple[ResolvedTenant | None, float]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    async def resolve(self, key: LookupKey) -> ResolvedTenant | None:
+        cached = self._entries.get(key)
+        if cached is not None and cached[1] > time.monotonic():
+            self.hits += 1
+            return cached[0]
+        self.misses += 1
+        async with self._sessions() as session:
+            tenant = await load_tenant(session, key)
+        ttl = self._ttl if tenant is not None else NEGATIVE_TTL_SECONDS
+        self._entries[key] = (tenant, time.monotonic() + ttl)
+        return tenant
+
+    def forget_instance(self, instance_id: uuid.UUID) -> None:
+        for key, (tenant, _) in list(self._entries.items()):
+            if tenant is None or tenant.instance_id == instance_id:  # unknown names may have just appeared
+                self._entries.pop(key, None)
+
+    def forget_server(self, server_id: uuid.UUID) -> list[uuid.UUID]:
+        dropped = []
+        for key, (tenant, _) in list(self._entries.items()):
+            if tenant is None or tenant.server_id == server_id:
+                self._entries.pop(key, None)
+                if tenant is not None:
+                    dropped.append(tenant.instance_id)
+        return dropped
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -1,0 +1,170 @@
+"""The connection router: from a request to a session on that tenant's own database.
+
+Resolution (``resolution``) finds the instance, the gate (``gate``) decides what the request may
+do, and the engine cache (``engine_cache``) lends a bounded engine built from the tenant's
+credentials, which are decrypted only when an engine is built and never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any
+
+import asyncpg
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from kitehub.errors import ServiceUnavailableError
+from kitehub.logs import get_logger
+from kitehub.provisioning.engine_cache import EngineCache
+from kitehub.provisioning.gate import check_access
+from kitehub.provisioning.provisioner import database_password_location
+from kitehub.provisioning.resolution import (
+    INSTANCE_HEADER,
+    NOTIFY_CHANNEL,
+    ResolutionCache,
+    ResolvedTenant,
+    lookup_key,
+)
+from kitehub.provisioning.servers import server_url
+from kitehub.provisioning.vault import Vault
+
+APPLICATION_NAME = "kitehub-router"
+LISTENER_RETRY_SECONDS = 2.0
+logger = get_logger(__name__)
+
+
+class TenantRouter:
+    def __init__(
+        self,
+        *,
+        platform_sessions: async_sessionmaker[AsyncSession],
+        vault: Vault,
+        base_domain: str,
+        max_engines: int,
+        pool_size: int,
+        resolution_ttl_seconds: float = 5.0,
+    ) -> None:
+        self._vault = vault
+        self._base_domain = base_domain
+        self._pool_size = pool_size
+        self.resolutions = ResolutionCache(platform_sessions, resolution_ttl_seconds)
+        self.engines = EngineCache(max_engines)
+        self._listener: asyncpg.Connection | None = None
+        self._listen_task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def listen(self, platform_dsn: str) -> None:
+        """Follow instance changes made by any process (see resolution's module docstring).
+
+        Runs in the background and reconnects after losing its connection; while it is away the
+        cache's time-to-live bounds staleness, and on reconnecting the cache is emptied, since
+        notifications sent meanwhile are lost.
+        """
+        self._listen_task = asyncio.get_running_loop().create_task(self._keep_listening(platform_dsn))
+
+    async def _keep_listening(self, platform_dsn: str) -> None:
+        while True:
+            lost = asyncio.Event()
+            try:
+                self._listener = await asyncpg.connect(dsn=platform_dsn)
+                self._listener.add_termination_listener(lambda _conn, lost=lost: lost.set())
+                await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+                self.resolutions.clear()
+                await lost.wait()
+            except (OSError, asyncpg.PostgresError) as exc:
+                logger.warning("instance change listener unavailable", error=type(exc).__name__)
+            await asyncio.sleep(LISTENER_RETRY_SECONDS)
+
+    async def close(self) -> None:
+        if self._listen_task is not None:
+            self._listen_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listen_task
+        if self._listener is not None:
+            await self._listener.close()
+        await self.engines.close()
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
+        table, _, raw_id = str(payload).partition(":")
+        try:
+            changed = uuid.UUID(raw_id)
+        except ValueError:
+            return
+        if table == "database_servers":
+            instances = self.resolutions.forget_server(changed)
+        else:
+            self.resolutions.forget_instance(changed)
+            instances = [changed]
+        for instance_id in instances:
+            asyncio.get_running_loop().create_task(self.engines.forget(instance_id))
+
+    # -- per request -------------------------------------------------------------------------------
+
+    async def resolve(self, host: str | None, header: str | None, method: str) -> ResolvedTenant:
+        key = lookup_key(host, header, self._base_domain)
+        tenant = await self.resolutions.resolve(key) if key is not None else None
+        return check_access(tenant, method)
+
+    @asynccontextmanager
+    async def session(self, tenant: ResolvedTenant) -> AsyncIterator[AsyncSession]:
+        lease = self.engines.engine(tenant.instance_id, tenant.fingerprint, lambda: self._build(tenant))
+        async with lease as engine, AsyncSession(engine, expire_on_commit=False) as session:
+            yield session
+
+    def _build(self, tenant: ResolvedTenant) -> AsyncEngine:
+        if not (tenant.server_host and tenant.database_name and tenant.database_role and tenant.password_encrypted):
+            raise ServiceUnavailableError(f"instance {tenant.subdomain!r} has no database yet")
+        password = self._vault.decrypt(tenant.password_encrypted, database_password_location(tenant.instance_id))
+        url = server_url(
+            tenant.server_host,
+            tenant.server_port or 5432,
+            username=tenant.database_role,
+            password=password,
+            database=tenant.database_name,
+        )
+        return create_async_engine(
+            url,
+            pool_size=self._pool_size,
+            max_overflow=0,
+            pool_timeout=30,
+            pool_recycle=1800,
+            hide_parameters=True,
+            connect_args={"server_settings": {"application_name": APPLICATION_NAME}},
+        )
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            **asdict(self.engines.stats()),
+            "resolution_hits": self.resolutions.hits,
+            "resolution_misses": self.resolutions.misses,
+        }
+
+
+# -- Litestar dependencies -------------------------------------------------------------------------
+
+
+async def provide_tenant(request: Request[Any, Any, Any], state: State) -> ResolvedTenant:
+    router: TenantRouter = state.tenant_router
+    return await router.resolve(request.headers.get("host"), request.headers.get(INSTANCE_HEADER), request.method)
+
+
+async def provide_tenant_session(tenant: NamedDependency[ResolvedTenant], state: State) -> AsyncIterator[AsyncSession]:
+    """The tenant's own database, committed when the handler succeeds, rolled back otherwise."""
+    router: TenantRouter = state.tenant_router
+    async with router.session(tenant) as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()

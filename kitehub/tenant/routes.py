@@ -1,0 +1,13 @@
+"""Everything under ``/tenant/v1``: each request is routed to its tenant's own database."""
+
+from litestar import Router
+from litestar.di import Provide
+
+from kitehub.provisioning.router import provide_tenant, provide_tenant_session
+from kitehub.tenant.health.controllers import TenantHealthController
+
+tenant_router = Router(
+    path="/tenant/v1",
+    route_handlers=[TenantHealthController],
+    dependencies={"tenant": Provide(provide_tenant), "tenant_session": Provide(provide_tenant_session)},
+)
