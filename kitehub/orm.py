@@ -65,6 +65,12 @@ class Timestamps:
     )
 
 
+class CreatedAt:
+    """For append-only rows (history, events): written once, never updated."""
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class SoftDelete:
     """Rows that users delete stay for the audit trail; live rows have ``deleted_at IS NULL``."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from kitehub.migrate import Tree, head_revision, migrate_to, script_directory
 from kitehub.platform.registry import platform_metadata
 from kitehub.tenant.registry import tenant_metadata
-from tests.support import table_names
+from tests.support import connect, create_database, drop_database, table_names
 
 METADATA: dict[Tree, MetaData] = {"platform": platform_metadata, "tenant": tenant_metadata}
 
@@ -100,3 +102,50 @@ async def test_older_target_downgrades(fresh_database_url: URL) -> None:
             assert (await conn.execute(text("SELECT count(*) FROM tiers"))).scalar_one() == 0
     finally:
         await engine.dispose()
+
+
+SCHEMA_SHAPE_QUERIES = {
+    "constraints": """
+        SELECT c.conrelid::regclass::text AS tbl, c.conname AS name, pg_get_constraintdef(c.oid) AS def
+        FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+        WHERE n.nspname = 'public' AND c.conrelid::regclass::text <> 'alembic_version'""",
+    "indexes": """
+        SELECT tablename AS tbl, indexname AS name, indexdef AS def FROM pg_indexes
+        WHERE schemaname = 'public' AND tablename <> 'alembic_version'""",
+    "columns": """
+        SELECT table_name AS tbl, column_name AS name,
+               concat_ws(' ', data_type, character_maximum_length, is_nullable, column_default) AS def
+        FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'alembic_version'""",
+}
+
+
+async def _schema_shape(url: URL) -> dict[str, set[tuple[str, str, str]]]:
+    async with connect(url) as conn:
+        return {
+            kind: {(row["tbl"], row["name"], row["def"]) for row in await conn.fetch(query)}
+            for kind, query in SCHEMA_SHAPE_QUERIES.items()
+        }
+
+
+@pytest.mark.parametrize("tree", ["platform", "tenant"])
+async def test_migrations_build_exactly_what_the_models_declare(tree: Tree, server_url: URL) -> None:
+    """Columns, CHECK/unique/foreign keys and index definitions (partial predicates included):
+    alembic's autogenerate comparison ignores CHECK constraints and index predicates."""
+    suffix = uuid.uuid4().hex[:8]
+    migrated = await create_database(server_url, f"shape_migrated_{suffix}")
+    declared = await create_database(server_url, f"shape_declared_{suffix}")
+    try:
+        engine = create_async_engine(migrated)
+        await migrate_to(engine, tree, "head")
+        await engine.dispose()
+        engine = create_async_engine(declared)
+        async with engine.begin() as conn:
+            await conn.run_sync(METADATA[tree].create_all)
+        await engine.dispose()
+        migrated_shape, declared_shape = await _schema_shape(migrated), await _schema_shape(declared)
+        for kind in SCHEMA_SHAPE_QUERIES:
+            assert migrated_shape[kind] - declared_shape[kind] == set(), f"{kind} only in the migrations"
+            assert declared_shape[kind] - migrated_shape[kind] == set(), f"{kind} only in the models"
+    finally:
+        await drop_database(server_url, migrated.database or "")
+        await drop_database(server_url, declared.database or "")

@@ -49,6 +49,10 @@ class DatabaseServer(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, 
         CheckConstraint("max_tenants > 0", name="max_tenants_positive"),
         CheckConstraint("port BETWEEN 1 AND 65535", name="port_range"),
         CheckConstraint("name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'", name="name_format"),
+        CheckConstraint(
+            "admin_password_encrypted IS NULL OR admin_password_encrypted ~ '^v1:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$'",
+            name="password_is_ciphertext",
+        ),
     )
 
     name: Mapped[str] = mapped_column(String(63))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kitehub.db import PlatformBase
 from kitehub.orm import (
     BigIntPrimaryKey,
+    CreatedAt,
     OptimisticVersion,
     SoftDelete,
     Timestamps,
@@ -65,6 +66,30 @@ class Instance(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Platfo
             unique=True,
             postgresql_where=text("deleted_at IS NULL AND custom_domain IS NOT NULL"),
         ),
+        # A tenant database and its role belong to one instance, ever (until purged).
+        Index(
+            "uq_instances_database_unpurged",
+            "database_server_id",
+            "database_name",
+            unique=True,
+            postgresql_where=text("status <> 'PURGED' AND database_name IS NOT NULL"),
+        ),
+        Index(
+            "uq_instances_database_role_unpurged",
+            "database_server_id",
+            "database_role",
+            unique=True,
+            postgresql_where=text("status <> 'PURGED' AND database_role IS NOT NULL"),
+        ),
+        CheckConstraint(
+            "status NOT IN ('READY', 'SUSPENDED') OR (database_server_id IS NOT NULL AND database_name IS NOT NULL"
+            " AND database_role IS NOT NULL AND database_password_encrypted IS NOT NULL)",
+            name="ready_has_database",
+        ),
+        CheckConstraint(
+            "database_password_encrypted IS NULL OR database_password_encrypted ~ '^v1:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$'",
+            name="password_is_ciphertext",
+        ),
         Index("ix_instances_owner_id", "owner_id"),
         Index("ix_instances_status", "status"),
         Index("ix_instances_database_server_id", "database_server_id"),
@@ -96,7 +121,7 @@ class Instance(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Platfo
     provisioned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class InstanceEvent(BigIntPrimaryKey, PlatformBase):
+class InstanceEvent(BigIntPrimaryKey, CreatedAt, PlatformBase):
     """One row per status change of an instance, written in the same transaction as the change."""
 
     __tablename__ = "instance_events"
@@ -107,4 +132,3 @@ class InstanceEvent(BigIntPrimaryKey, PlatformBase):
     to_status: Mapped[InstanceStatus] = mapped_column(str_enum(InstanceStatus, "instance_event_to_status"))
     actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kitehub.db import PlatformBase
 from kitehub.orm import (
     BigIntPrimaryKey,
+    CreatedAt,
     OptimisticVersion,
     Timestamps,
     UUIDPrimaryKey,
@@ -98,7 +99,7 @@ class PaymentOrder(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBase):
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
 
 
-class PaymentOrderEvent(BigIntPrimaryKey, PlatformBase):
+class PaymentOrderEvent(BigIntPrimaryKey, CreatedAt, PlatformBase):
     """Every status change of a payment order, in the same transaction as the change."""
 
     __tablename__ = "payment_order_events"
@@ -120,12 +121,16 @@ class PaymentOrderEvent(BigIntPrimaryKey, PlatformBase):
         ForeignKey("bank_transactions.id", ondelete="RESTRICT")
     )
     reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
 
 
 class BankProvider(StrEnum):
     SEPAY = "SEPAY"
     CASSO = "CASSO"
+
+
+class TransferDirection(StrEnum):
+    IN = "in"
+    OUT = "out"
 
 
 class BankTransactionStatus(StrEnum):
@@ -144,6 +149,7 @@ class BankTransaction(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBas
         UniqueConstraint("provider", "provider_transaction_id"),
         CheckConstraint("amount >= 0", name="amount_non_negative"),
         Index("ix_bank_transactions_status_received_at", "status", "received_at"),
+        Index("ix_bank_transactions_instance_id", "instance_id"),
         Index("ix_bank_transactions_payment_order_id", "payment_order_id"),
     )
 
@@ -154,7 +160,10 @@ class BankTransaction(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBas
         comment="set for an instance's own webhook",
     )
     account_number: Mapped[str | None] = mapped_column(String(32))
-    amount: Mapped[int] = mapped_column(BigInteger, comment="VND, integer")
+    direction: Mapped[TransferDirection] = mapped_column(
+        str_enum(TransferDirection, "transfer_direction"), comment="only 'in' can pay an order"
+    )
+    amount: Mapped[int] = mapped_column(BigInteger, comment="VND, integer, never negative")
     content: Mapped[str | None] = mapped_column(Text)
     reference_code: Mapped[str | None] = mapped_column(String(128))
     transaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kitehub.db import PlatformBase
-from kitehub.orm import BigIntPrimaryKey, OptimisticVersion, str_enum
+from kitehub.orm import BigIntPrimaryKey, CreatedAt, OptimisticVersion, str_enum
 
 
 class StorageUsage(OptimisticVersion, PlatformBase):
@@ -46,7 +46,7 @@ class StorageEventKind(StrEnum):
     ADJUST = "ADJUST"
 
 
-class StorageEvent(BigIntPrimaryKey, PlatformBase):
+class StorageEvent(BigIntPrimaryKey, CreatedAt, PlatformBase):
     __tablename__ = "storage_events"
     __table_args__ = (Index("ix_storage_events_instance_id_created_at", "instance_id", "created_at"),)
 
@@ -56,4 +56,3 @@ class StorageEvent(BigIntPrimaryKey, PlatformBase):
     media_id: Mapped[uuid.UUID | None] = mapped_column(comment="tenant database media file")
     reservation_id: Mapped[uuid.UUID | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kitehub.db import PlatformBase
 from kitehub.orm import (
     BigIntPrimaryKey,
+    CreatedAt,
     OptimisticVersion,
     Timestamps,
     UUIDPrimaryKey,
@@ -64,7 +65,7 @@ class Subscription(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBase):
     )
 
 
-class SubscriptionHistory(BigIntPrimaryKey, PlatformBase):
+class SubscriptionHistory(BigIntPrimaryKey, CreatedAt, PlatformBase):
     """Every change of a subscription, with who did it and why, in the change's transaction."""
 
     __tablename__ = "subscription_history"
@@ -90,4 +91,3 @@ class SubscriptionHistory(BigIntPrimaryKey, PlatformBase):
     reason: Mapped[str | None] = mapped_column(Text)
     payment_order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("payment_orders.id", ondelete="RESTRICT"))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))

@@ -916,7 +916,13 @@ def upgrade() -> None:
             comment="set for an instance's own webhook",
         ),
         sa.Column("account_number", sa.String(length=32), nullable=True),
-        sa.Column("amount", sa.BigInteger(), nullable=False, comment="VND, integer"),
+        sa.Column(
+            "direction",
+            sa.Enum("in", "out", name="transfer_direction", native_enum=False, create_constraint=True),
+            nullable=False,
+            comment="only 'in' can pay an order",
+        ),
+        sa.Column("amount", sa.BigInteger(), nullable=False, comment="VND, integer, never negative"),
         sa.Column("content", sa.Text(), nullable=True),
         sa.Column("reference_code", sa.String(length=128), nullable=True),
         sa.Column("transaction_at", sa.DateTime(timezone=True), nullable=True),
@@ -986,6 +992,7 @@ def upgrade() -> None:
             name=op.f("uq_bank_transactions_provider_provider_transaction_id"),
         ),
     )
+    op.create_index("ix_bank_transactions_instance_id", "bank_transactions", ["instance_id"], unique=False)
     op.create_index(
         "ix_bank_transactions_payment_order_id",
         "bank_transactions",
@@ -1158,6 +1165,7 @@ def downgrade() -> None:
     )
     op.drop_table("subscription_history")
     op.drop_index("ix_bank_transactions_status_received_at", table_name="bank_transactions")
+    op.drop_index("ix_bank_transactions_instance_id", table_name="bank_transactions")
     op.drop_index("ix_bank_transactions_payment_order_id", table_name="bank_transactions")
     op.drop_table("bank_transactions")
     op.drop_index("ix_tenant_migrations_status", table_name="tenant_migrations")

@@ -22,6 +22,26 @@ depends_on: str | Sequence[str] | None = None
 NOTIFY_CHANNEL = "kitehub_instance_changed"
 NOTIFYING_TABLES = [("instances", "id"), ("subscriptions", "instance_id"), ("database_servers", "id")]
 
+CIPHERTEXT = "'^v1:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$'"
+CHECKS = [
+    (
+        "ready_has_database",
+        "instances",
+        "status NOT IN ('READY', 'SUSPENDED') OR (database_server_id IS NOT NULL AND database_name IS NOT NULL"
+        " AND database_role IS NOT NULL AND database_password_encrypted IS NOT NULL)",
+    ),
+    (
+        "password_is_ciphertext",
+        "instances",
+        f"database_password_encrypted IS NULL OR database_password_encrypted ~ {CIPHERTEXT}",
+    ),
+    (
+        "password_is_ciphertext",
+        "database_servers",
+        f"admin_password_encrypted IS NULL OR admin_password_encrypted ~ {CIPHERTEXT}",
+    ),
+]
+
 NOTIFY_FUNCTION = f"""
 CREATE FUNCTION kitehub_notify_instance_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -60,6 +80,23 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("instance_id", "step", name=op.f("pk_provisioning_steps")),
     )
+    # A tenant database and its role belong to one instance until it is purged.
+    op.create_index(
+        "uq_instances_database_unpurged",
+        "instances",
+        ["database_server_id", "database_name"],
+        unique=True,
+        postgresql_where=sa.text("status <> 'PURGED' AND database_name IS NOT NULL"),
+    )
+    op.create_index(
+        "uq_instances_database_role_unpurged",
+        "instances",
+        ["database_server_id", "database_role"],
+        unique=True,
+        postgresql_where=sa.text("status <> 'PURGED' AND database_role IS NOT NULL"),
+    )
+    for name, table, condition in CHECKS:
+        op.create_check_constraint(name, table, condition)
     op.execute(NOTIFY_FUNCTION)
     for table, id_column in NOTIFYING_TABLES:
         op.execute(
@@ -72,4 +109,8 @@ def downgrade() -> None:
     for table, _ in NOTIFYING_TABLES:
         op.execute(f"DROP TRIGGER {table}_notify_instance_changed ON {table}")
     op.execute("DROP FUNCTION kitehub_notify_instance_changed()")
+    for name, table, _ in reversed(CHECKS):
+        op.drop_constraint(op.f(f"ck_{table}_{name}"), table, type_="check")
+    op.drop_index("uq_instances_database_role_unpurged", table_name="instances")
+    op.drop_index("uq_instances_database_unpurged", table_name="instances")
     op.drop_table("provisioning_steps")
