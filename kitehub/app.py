@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import kitehub.platform.registry  # noqa: F401 - every table known before mappers configure
 from kitehub import __version__
 from kitehub.bootstrap import resolve_platform_url
 from kitehub.db import (

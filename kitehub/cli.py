@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
 import sys
@@ -19,21 +18,17 @@ from sqlalchemy.exc import DBAPIError, InterfaceError
 
 from kitehub import __version__
 from kitehub.bootstrap import resolve_platform_url
+from kitehub.cli_context import cli_settings, run
 from kitehub.db import create_platform_engine, libpq_dsn, safe_url
-from kitehub.logs import configure_logging
 from kitehub.migrate import migrate_to
-from kitehub.settings import Settings, SettingsError, get_settings, read_settings
+from kitehub.provisioning.cli import keys, servers, tenants
+from kitehub.settings import Settings
 
 T = TypeVar("T")
 
 
 def _settings() -> Settings:
-    """The settings, with logging configured before anything (dev secret generation) logs."""
-    try:
-        configure_logging(read_settings())
-        return get_settings()
-    except SettingsError as exc:
-        raise click.ClickException(f"configuration error: {exc}") from exc
+    return cli_settings()
 
 
 def _platform_url(settings: Settings, *, stop_embedded_with_process: bool = False) -> URL:
@@ -50,10 +45,7 @@ def _platform_url(settings: Settings, *, stop_embedded_with_process: bool = Fals
 
 
 def _run(coro: Awaitable[T]) -> T:
-    async def runner() -> T:
-        return await coro
-
-    return asyncio.run(runner())
+    return run(coro)
 
 
 async def _migrate_platform(url: URL, revision: str) -> tuple[str | None, str | None]:
@@ -169,6 +161,11 @@ def db_url() -> None:
     The embedded server is started if needed and left running, so the address stays valid.
     """
     click.echo(libpq_dsn(_platform_url(_settings())))
+
+
+main.add_command(servers)
+main.add_command(tenants)
+main.add_command(keys)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -68,12 +68,14 @@ def start_embedded_server(data_dir: Path, *, stop_with_process: bool = False) ->
 
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir / "pgdata"
+    was_running = (pgdata / "postmaster.pid").exists()
     server = get_server(pgdata, cleanup_mode="stop" if stop_with_process else None)
     info = server.get_postmaster_info()
     if info.socket_dir is None or info.port is None or info.pid is None:
         raise RuntimeError(f"embedded PostgreSQL in {pgdata} did not report a socket; see {pgdata / 'log'}")
     _ensure_scram_for_roles(pgdata, int(info.pid))
-    logger.info("embedded PostgreSQL ready in %s (pid %s)", pgdata, info.pid)
+    log = logger.debug if was_running else logger.info
+    log("embedded PostgreSQL %s in %s (pid %s)", "reused" if was_running else "started", pgdata, info.pid)
     return EmbeddedServer(
         pgdata=pgdata,
         socket_dir=Path(info.socket_dir),

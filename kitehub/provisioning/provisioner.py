@@ -21,6 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+import kitehub.platform.registry  # noqa: F401 - every table known before mappers configure
 from kitehub.errors import ConflictError, NotFoundError
 from kitehub.logs import get_logger
 from kitehub.migrate import current_revision, upgrade

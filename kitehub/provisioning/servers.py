@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.db import libpq_dsn, normalise_url
+from kitehub.db import libpq_dsn, normalise_url, safe_url
 from kitehub.errors import ConflictError, NotFoundError
 from kitehub.platform.instances.models import Instance, InstanceStatus
 from kitehub.provisioning.models import DatabaseServer, DatabaseServerStatus
@@ -180,3 +180,20 @@ async def choose_server(session: AsyncSession) -> DatabaseServer:
     if not candidates:
         raise NoCapacityError("every active database server is full or draining; add one with `kitehub servers add`")
     return max(candidates, key=lambda usage: (usage.free, usage.server.name)).server
+
+
+async def verify_server(url: URL | str) -> None:
+    """Refuse a server KiteHub could not create tenants on, before registering it."""
+    target = normalise_url(url)
+    try:
+        conn = await asyncpg.connect(dsn=libpq_dsn(target))
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise ConflictError(f"cannot connect to {safe_url(target)}: {type(exc).__name__}") from exc
+    try:
+        allowed = await conn.fetchval(
+            "SELECT rolsuper OR (rolcreatedb AND rolcreaterole) FROM pg_roles WHERE rolname = current_user"
+        )
+    finally:
+        await conn.close()
+    if not allowed:
+        raise ConflictError(f"the user of {safe_url(target)} needs SUPERUSER, or CREATEDB and CREATEROLE")
