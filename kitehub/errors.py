@@ -181,7 +181,8 @@ def problem_for_html_errors(response: Response[Any]) -> Response[Any]:
     """``after_request`` hook: the few error pages Litestar renders as HTML (unknown paths under
     the docs UI) become problem details like every other error."""
     status = response.status_code or 200
-    if status >= 400 and str(response.media_type).startswith("text/html"):
+    media_type = getattr(response.media_type, "value", response.media_type)  # MediaType enum or str
+    if status >= 400 and str(media_type).startswith("text/html"):
         body: dict[str, Any] = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
         request_id = structlog.contextvars.get_contextvars().get("request_id")
         if request_id is not None:

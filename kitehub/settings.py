@@ -120,6 +120,12 @@ class Settings(BaseSettings):
             raise ValueError("is not a database URL (postgresql://user:password@host:5432/kitehub)") from None
         if backend not in {"postgres", "postgresql"}:
             raise ValueError(f"must be a PostgreSQL URL, not {backend!r}")
+        try:
+            port = make_url(value.get_secret_value()).port
+        except ValueError:
+            raise ValueError("has a port that is not a number") from None
+        if port is not None and not 0 < port < 65536:
+            raise ValueError("has a port outside 1-65535")
         return value
 
     @field_validator("encryption_keys")

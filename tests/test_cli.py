@@ -8,7 +8,7 @@ from kitehub import __version__
 from kitehub.db import libpq_dsn
 from kitehub.migrate import head_revision
 from tests.cli_support import clean_env, run_kitehub
-from tests.support import table_names
+from tests.support import connect, table_names
 
 
 def test_version() -> None:
@@ -71,3 +71,15 @@ def test_a_bad_database_url_is_a_configuration_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "configuration error" in result.stderr
     assert "hunter2hunter2" not in result.stderr
+
+
+async def test_a_database_from_a_newer_release_is_a_clear_error(tmp_path: Path, fresh_database_url: URL) -> None:
+    env = clean_env(KITEHUB_DATABASE_URL=libpq_dsn(fresh_database_url), KITEHUB_DATA_DIR=str(tmp_path))
+    assert run_kitehub("migrate", "platform", env=env).returncode == 0
+    async with connect(fresh_database_url) as conn:
+        await conn.execute("UPDATE alembic_version SET version_num = 'f00dfeed'")
+    result = run_kitehub("migrate", "platform", env=env)
+    assert result.returncode == 1
+    assert "migration failed" in result.stderr
+    assert "f00dfeed" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -109,3 +109,24 @@ async def test_unexpected_error_is_a_500_without_internals(settings: Settings) -
     assert "hunter2" not in response.text
     assert "Traceback" not in response.text
     assert "request id" in str(body["detail"])
+
+
+async def test_unknown_docs_paths_are_problems_too(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    response = await client.get("/schema/redoc")
+    _assert_problem(response, 404)
+
+
+async def test_a_server_error_keeps_its_status_and_retry_after(settings: Settings) -> None:
+    from litestar.exceptions import HTTPException
+
+    @get("/test-unavailable")
+    async def unavailable() -> None:
+        raise HTTPException(status_code=503, detail="db password=hunter2", headers={"Retry-After": "30"})
+
+    app = create_app(settings)
+    app.register(unavailable)
+    async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
+        response = await client.get("/test-unavailable")
+    _assert_problem(response, 503)
+    assert response.headers["retry-after"] == "30"
+    assert "hunter2" not in response.text

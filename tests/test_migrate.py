@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -149,3 +150,14 @@ async def test_migrations_build_exactly_what_the_models_declare(tree: Tree, serv
     finally:
         await drop_database(server_url, migrated.database or "")
         await drop_database(server_url, declared.database or "")
+
+
+async def test_concurrent_migrations_of_one_database_both_succeed(fresh_database_url: URL) -> None:
+    engines = [create_async_engine(fresh_database_url) for _ in range(3)]
+    try:
+        results = await asyncio.gather(*(migrate_to(engine, "platform", "head") for engine in engines))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    assert {after for _, after in results} == {head_revision("platform")}
+    assert sum(before is None for before, _ in results) == 1  # exactly one of them did the work

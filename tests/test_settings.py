@@ -116,3 +116,24 @@ def test_a_non_postgresql_database_url_is_refused_without_echoing_it(tmp_path: P
     with pytest.raises(SettingsError, match="KITEHUB_DATABASE_URL") as excinfo:
         load_settings(data_dir=tmp_path, database_url=url)
     assert "hunter2hunter2" not in str(excinfo.value)
+
+
+@pytest.mark.parametrize("content", ["", "{not json", '{"jwt_secret": "only one"}'])
+def test_an_unusable_dev_secrets_file_is_a_clear_error(tmp_path: Path, content: str) -> None:
+    (tmp_path / DEV_SECRETS_FILE).write_text(content)
+    with pytest.raises(SettingsError, match="unusable"):
+        load_settings(data_dir=tmp_path)
+
+
+def test_processes_starting_together_share_one_set_of_dev_secrets(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: load_settings(data_dir=tmp_path), range(16)))
+    assert len({settings.jwt_secret for settings in results}) == 1
+    assert [path.name for path in tmp_path.iterdir()] == [DEV_SECRETS_FILE]  # no temporary files left
+
+
+def test_a_port_out_of_range_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="KITEHUB_DATABASE_URL"):
+        load_settings(data_dir=tmp_path, database_url="postgresql://kh@db:99999/kitehub")
