@@ -10,20 +10,30 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+import kitehub.platform.registry  # noqa: F401 - every platform table known to the mappers
+from kitehub import pg_admin
 from kitehub.app import create_app
-from kitehub.db import normalise_url
+from kitehub.db import create_platform_engine, normalise_url, session_factory
 from kitehub.embedded_pg import EmbeddedServer, start_embedded_server
 from kitehub.migrate import migrate_to
+from kitehub.platform.accounts.services import ensure_owner_account
+from kitehub.platform.instances.models import Instance
+from kitehub.platform.instances.services import create_instance
+from kitehub.provisioning.credentials import tenant_database_name, tenant_role_name
+from kitehub.provisioning.models import DatabaseServer
+from kitehub.provisioning.provisioner import Provisioner, database_password_location
+from kitehub.provisioning.servers import register_default_server
+from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings, generate_encryption_key, get_settings, load_settings
-from tests.support import create_database, drop_database
+from tests.support import connect, create_database, drop_database
 
 TEST_DATABASE_URL_VARIABLE = "KITEHUB_TEST_DATABASE_URL"
 
@@ -111,3 +121,82 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type:
     """An httpx AsyncClient on the ASGI app, lifespan included."""
     async with AsyncTestClient(app=create_app(settings)) as test_client:
         yield test_client
+
+
+# -- tenants -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def vault(settings: Settings) -> Vault:
+    return Vault(settings.keyring)
+
+
+@pytest.fixture
+async def platform_sessions(platform_url: URL) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_platform_engine(platform_url, pool_size=2)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def default_server(
+    platform_sessions: async_sessionmaker[AsyncSession], vault: Vault, server_url: URL
+) -> DatabaseServer:
+    async with platform_sessions() as session, session.begin():
+        return await register_default_server(session, vault, server_url.set(database="postgres"))
+
+
+@pytest.fixture
+def provisioner(
+    platform_sessions: async_sessionmaker[AsyncSession], vault: Vault, default_server: DatabaseServer
+) -> Provisioner:
+    return Provisioner(platform_sessions, vault, connection_limit=10)
+
+
+TenantFactory = Callable[..., Awaitable[Instance]]
+
+
+@pytest.fixture
+async def make_tenant(
+    platform_sessions: async_sessionmaker[AsyncSession], provisioner: Provisioner, server_url: URL
+) -> AsyncIterator[TenantFactory]:
+    """Create (and by default provision) instances; their databases and roles are dropped after."""
+    created: list[uuid.UUID] = []
+
+    async def make(subdomain: str | None = None, *, tier: str = "BASIC", provision: bool = True) -> Instance:
+        async with platform_sessions() as session, session.begin():
+            owner = await ensure_owner_account(session, "owner@example.com")
+            instance = await create_instance(
+                session,
+                owner_id=owner.id,
+                subdomain=subdomain or f"school-{uuid.uuid4().hex[:8]}",
+                organization_name="A school",
+                tier_code=tier,
+                trial_days=14,
+            )
+        created.append(instance.id)
+        if provision:
+            await provisioner.provision(instance.id)
+        async with platform_sessions() as session:
+            fresh = await session.get(Instance, instance.id)
+            assert fresh is not None
+            return fresh
+
+    yield make
+    async with connect(server_url.set(database="postgres")) as admin:
+        for instance_id in created:
+            await pg_admin.drop_database(admin, tenant_database_name(instance_id))
+            await admin.execute(f"DROP ROLE IF EXISTS {pg_admin.quote_ident(tenant_role_name(instance_id))}")
+
+
+async def tenant_password(sessions: async_sessionmaker[AsyncSession], vault: Vault, instance_id: uuid.UUID) -> str:
+    async with sessions() as session:
+        instance = await session.get(Instance, instance_id)
+        assert instance is not None
+        assert instance.database_password_encrypted is not None
+        return vault.decrypt(instance.database_password_encrypted, database_password_location(instance_id))
+
+
+def tenant_url(server_url: URL, instance: Instance, password: str) -> URL:
+    assert instance.database_name is not None
+    return server_url.set(username=instance.database_role, password=password, database=instance.database_name)

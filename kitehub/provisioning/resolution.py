@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kitehub.errors import InvalidInputError
-from kitehub.platform.instances.models import Instance, InstanceStatus
+from kitehub.platform.instances.models import RESERVED_SUBDOMAINS, Instance, InstanceStatus
 from kitehub.platform.subscriptions.models import Subscription, SubscriptionStatus
 from kitehub.provisioning.models import DatabaseServer
 
@@ -58,15 +58,21 @@ class LookupKey:
 
 
 def lookup_key(host: str | None, header: str | None, base_domain: str) -> LookupKey | None:
-    """The lookup a request asks for, or None when it names no instance."""
+    """The lookup a request asks for, or None when it names no instance.
+
+    The header wins on the platform's own hosts (the API may be served under any name); a Host
+    that is itself a tenant subdomain must agree with it.
+    """
     from_host = _key_from_host(host, base_domain)
-    from_header = LookupKey("subdomain", header.strip().lower()) if header and header.strip() else None
-    if from_host and from_header and from_host != from_header:
+    if not header or not header.strip():
+        return from_host
+    from_header = LookupKey("subdomain", header.strip().lower())
+    if from_host is not None and from_host.kind == "subdomain" and from_host != from_header:
         raise InvalidInputError(
             "the Host and the X-KiteHub-Instance header name different instances",
             extra={"errors": [{"field": INSTANCE_HEADER, "message": "conflicts with Host", "source": "header"}]},
         )
-    return from_host or from_header
+    return from_header
 
 
 def _key_from_host(host: str | None, base_domain: str) -> LookupKey | None:
@@ -80,7 +86,8 @@ def _key_from_host(host: str | None, base_domain: str) -> LookupKey | None:
     if name == base or name == "localhost" or _is_ip(name):
         return None
     if name.endswith("." + base):
-        return LookupKey("subdomain", name[: -len(base) - 1])
+        label = name[: -len(base) - 1]
+        return None if label in RESERVED_SUBDOMAINS else LookupKey("subdomain", label)
     return LookupKey("domain", name)
 
 

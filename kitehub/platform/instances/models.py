@@ -21,6 +21,14 @@ from kitehub.orm import (
 )
 
 SUBDOMAIN_PATTERN = r"^[a-z0-9]([a-z0-9-]{1,48}[a-z0-9])$"
+# Names the platform keeps for itself (its API, docs, mail...): never a tenant.
+RESERVED_SUBDOMAINS = frozenset(
+    {
+        "www", "api", "admin", "app", "mail", "static", "assets", "cdn", "docs", "status", "help",
+        "support", "billing", "auth", "login", "dashboard", "platform", "kitehub", "smtp", "imap",
+        "pop", "ftp", "ns1", "ns2", "dev", "staging", "test", "root", "system", "tenant", "media",
+    }
+)  # fmt: skip
 
 
 class InstanceStatus(StrEnum):

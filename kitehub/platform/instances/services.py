@@ -12,18 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import ConflictError, InvalidInputError, NotFoundError
 from kitehub.platform.instances.lifecycle import record_creation
-from kitehub.platform.instances.models import SUBDOMAIN_PATTERN, Instance, InstanceStatus
+from kitehub.platform.instances.models import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN, Instance, InstanceStatus
 from kitehub.platform.storage.models import StorageUsage
 from kitehub.platform.subscriptions.models import Subscription, SubscriptionHistory, SubscriptionStatus
 from kitehub.platform.tiers.models import Tier
 
-RESERVED_SUBDOMAINS = frozenset(
-    {
-        "www", "api", "admin", "app", "mail", "static", "assets", "cdn", "docs", "status", "help",
-        "support", "billing", "auth", "login", "dashboard", "platform", "kitehub", "smtp", "imap",
-        "pop", "ftp", "ns1", "ns2", "dev", "staging", "test", "root", "system", "tenant", "media",
-    }
-)  # fmt: skip
 _SUBDOMAIN = re.compile(SUBDOMAIN_PATTERN)
 
 

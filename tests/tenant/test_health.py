@@ -1,0 +1,36 @@
+"""``GET /tenant/v1/health`` through the whole app: Host routing to each tenant's own database."""
+
+from __future__ import annotations
+
+from litestar.testing import AsyncTestClient
+
+from kitehub.app import create_app
+from kitehub.settings import Settings
+from tests.conftest import TenantFactory
+
+
+async def test_each_host_reaches_its_own_tenant(make_tenant: TenantFactory, settings: Settings) -> None:
+    tenants = [await make_tenant() for _ in range(3)]
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        for tenant in tenants:
+            response = await client.get("/tenant/v1/health", headers={"Host": f"{tenant.subdomain}.kitehub.localhost"})
+            assert response.status_code == 200, response.text
+            assert response.json() == {
+                "instance": str(tenant.id),
+                "subdomain": tenant.subdomain,
+                "schema_revision": tenant.schema_revision,
+            }
+        by_header = await client.get("/tenant/v1/health", headers={"X-KiteHub-Instance": tenants[0].subdomain})
+        assert by_header.json()["instance"] == str(tenants[0].id)
+
+
+async def test_unknown_and_unready_tenants_get_problems(make_tenant: TenantFactory, settings: Settings) -> None:
+    waiting = await make_tenant(provision=False)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        unknown = await client.get("/tenant/v1/health", headers={"Host": "nobody.kitehub.localhost"})
+        not_ready = await client.get("/tenant/v1/health", headers={"Host": f"{waiting.subdomain}.kitehub.localhost"})
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert not_ready.status_code == 503
+    assert not_ready.headers["retry-after"]
+    assert not_ready.json()["instance_status"] == "PROVISIONING"
