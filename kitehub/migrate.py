@@ -8,7 +8,9 @@ tests and (later) the fleet runner for tenant databases.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import weakref
 from pathlib import Path
 from typing import Literal
 
@@ -58,11 +60,30 @@ def _run(
 
 
 async def upgrade(connection: AsyncConnection, tree: Tree, revision: str = "head") -> None:
-    await connection.run_sync(_run, tree, "upgrade", revision)
+    async with _alembic_lock():
+        await connection.run_sync(_run, tree, "upgrade", revision)
 
 
 async def downgrade(connection: AsyncConnection, tree: Tree, revision: str) -> None:
-    await connection.run_sync(_run, tree, "downgrade", revision)
+    async with _alembic_lock():
+        await connection.run_sync(_run, tree, "downgrade", revision)
+
+
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _alembic_lock() -> asyncio.Lock:
+    """One alembic run at a time per process.
+
+    alembic's ``context`` and ``op`` are process-global proxies: two migrations interleaving on
+    one event loop (each awaiting its database inside ``run_sync``) would run each other's
+    operations. Parallel migration across tenants needs processes, not coroutines.
+    """
+    loop = asyncio.get_running_loop()
+    lock = _locks.get(loop)
+    if lock is None:
+        lock = _locks[loop] = asyncio.Lock()
+    return lock
 
 
 async def migrate_to(engine: AsyncEngine, tree: Tree, revision: str = "head") -> tuple[str | None, str | None]:

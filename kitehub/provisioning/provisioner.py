@@ -24,7 +24,7 @@ from sqlalchemy.pool import NullPool
 import kitehub.platform.registry  # noqa: F401 - every table known before mappers configure
 from kitehub.errors import ConflictError, NotFoundError
 from kitehub.logs import get_logger
-from kitehub.migrate import current_revision, upgrade
+from kitehub.migrate import current_revision, head_revision, upgrade
 from kitehub.pg_admin import create_database, database_exists, quote_ident, quote_literal
 from kitehub.platform.instances.lifecycle import transition
 from kitehub.platform.instances.models import Instance, InstanceStatus
@@ -271,7 +271,8 @@ class Provisioner:
     async def _step_schema(self, session: AsyncSession, run: _Run, instance: Instance) -> None:
         """A clone is at head already; a database made without the template is migrated here."""
         tenant = await self._tenant(session, run, instance)
-        await upgrade(tenant, "tenant", "head")
+        if await current_revision(tenant) != head_revision("tenant"):
+            await upgrade(tenant, "tenant", "head")
         await tenant.commit()
 
     async def _step_instance_config(self, session: AsyncSession, run: _Run, instance: Instance) -> None:

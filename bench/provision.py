@@ -1,0 +1,180 @@
+"""Provisioning speed: tenants/s and time-to-READY, template path vs migrations path.
+
+Runs on a throw-away embedded PostgreSQL. Prints, for N tenants (default 100):
+- the raw ``CREATE DATABASE ... TEMPLATE`` time measured in the same run;
+- p50/p95 time-to-READY one tenant at a time, and its ratio to the raw clone (target <= 2.5x);
+- tenants/s with concurrent provisioning (target >= 10/s on the template path);
+- the process's memory growth per cached tenant engine (target <= 1 MiB).
+
+Usage: uv run python bench/provision.py [-n 100] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import psutil
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import kitehub.platform.registry  # noqa: F401 - every table known to the mappers
+from kitehub import pg_admin
+from kitehub.bootstrap import ensure_database
+from kitehub.db import create_platform_engine, libpq_dsn, session_factory
+from kitehub.embedded_pg import start_embedded_server
+from kitehub.migrate import migrate_to
+from kitehub.platform.accounts.services import ensure_owner_account
+from kitehub.platform.instances.services import create_instance
+from kitehub.provisioning.models import DatabaseServer
+from kitehub.provisioning.provisioner import Provisioner
+from kitehub.provisioning.router import TenantRouter
+from kitehub.provisioning.servers import register_default_server
+from kitehub.provisioning.template import ensure_template
+from kitehub.provisioning.vault import Vault
+from kitehub.settings import generate_encryption_key, parse_encryption_keys
+from kitehub.tenant.health.services import tenant_health
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def new_instances(sessions: async_sessionmaker[AsyncSession], count: int) -> list[uuid.UUID]:
+    async with sessions() as session, session.begin():
+        owner = await ensure_owner_account(session, "bench@example.com")
+        ids = []
+        for _ in range(count):
+            instance = await create_instance(
+                session,
+                owner_id=owner.id,
+                subdomain=f"b-{uuid.uuid4().hex[:12]}",
+                organization_name="bench",
+                tier_code="BASIC",
+                trial_days=14,
+            )
+            ids.append(instance.id)
+    return ids
+
+
+async def provision_all(provisioner: Provisioner, ids: list[uuid.UUID], concurrency: int) -> tuple[list[float], float]:
+    """Per-tenant time-to-READY and the wall time of the whole batch."""
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+
+    async def one(instance_id: uuid.UUID) -> None:
+        async with gate:
+            started = time.perf_counter()
+            await provisioner.provision(instance_id)
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(instance_id) for instance_id in ids))
+    return latencies, time.perf_counter() - started
+
+
+async def raw_clone_times(server: DatabaseServer, vault: Vault, rounds: int) -> list[float]:
+    template = await ensure_template(server, vault)
+    times = []
+    conn = await asyncpg.connect(dsn=libpq_dsn(server_admin_url(server)))
+    try:
+        for _ in range(rounds):
+            name = f"bench_clone_{uuid.uuid4().hex[:8]}"
+            started = time.perf_counter()
+            await pg_admin.create_database(conn, name, template=template)
+            times.append(time.perf_counter() - started)
+            await pg_admin.drop_database(conn, name)
+    finally:
+        await conn.close()
+    return times
+
+
+def server_admin_url(server: DatabaseServer):  # type: ignore[no-untyped-def]
+    from kitehub.provisioning.servers import server_url
+
+    return server_url(server.host, server.port, username=server.admin_username, password=None, database="postgres")
+
+
+async def engine_memory(sessions: async_sessionmaker[AsyncSession], vault: Vault, subdomains: list[str]) -> float:
+    """Bytes of resident memory per cached engine (each with one open connection)."""
+    router = TenantRouter(
+        platform_sessions=sessions, vault=vault, base_domain="bench.localhost", max_engines=len(subdomains), pool_size=1
+    )
+    process = psutil.Process()
+
+    async def touch(subdomain: str) -> None:
+        tenant = await router.resolve(f"{subdomain}.bench.localhost", None, "GET")
+        async with router.session(tenant) as session:
+            await tenant_health(session)
+
+    try:
+        for subdomain in subdomains[:5]:  # warm-up: imports, compiled statements, first-use caches
+            await touch(subdomain)
+        gc.collect()
+        before = process.memory_info().rss
+        for subdomain in subdomains[5:]:
+            await touch(subdomain)
+        gc.collect()
+        after = process.memory_info().rss
+        assert router.engines.stats().engines_cached == len(subdomains)
+        return (after - before) / max(1, len(subdomains) - 5)
+    finally:
+        await router.close()
+
+
+async def main(count: int, concurrency: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="kitehub-bench-") as data_dir:
+        embedded = start_embedded_server(Path(data_dir), stop_with_process=True)
+        url = embedded.url("kitehub")
+        await ensure_database(url)
+        engine = create_platform_engine(url)
+        await migrate_to(engine, "platform", "head")
+        sessions = session_factory(engine)
+        vault = Vault(parse_encryption_keys(generate_encryption_key("bench")))
+        async with sessions() as session, session.begin():
+            server = await register_default_server(session, vault, url)
+
+        clones = await raw_clone_times(server, vault, rounds=20)
+        raw = statistics.median(clones)
+        print(
+            f"raw CREATE DATABASE ... TEMPLATE: median {raw * 1000:.1f} ms, p95 {percentile(clones, 0.95) * 1000:.1f} ms"
+        )
+        print()
+        print(f"{'path':<11}{'mode':<15}{'tenants':>8}{'tenants/s':>11}{'p50 ms':>9}{'p95 ms':>9}{'p50/raw':>9}")
+        provisioned: list[str] = []
+        for path, use_template in (("template", True), ("migrations", False)):
+            provisioner = Provisioner(sessions, vault, use_template=use_template)
+            for mode, workers in (("one at a time", 1), (f"{concurrency} at once", concurrency)):
+                ids = await new_instances(sessions, count)
+                latencies, wall = await provision_all(provisioner, ids, workers)
+                p50 = statistics.median(latencies)
+                print(
+                    f"{path:<11}{mode:<15}{count:>8}{count / wall:>11.1f}{p50 * 1000:>9.1f}"
+                    f"{percentile(latencies, 0.95) * 1000:>9.1f}{p50 / raw:>9.2f}"
+                )
+                async with sessions() as session:
+                    from kitehub.platform.instances.models import Instance
+
+                    for instance_id in ids[:20]:
+                        row = await session.get(Instance, instance_id)
+                        assert row is not None
+                        provisioned.append(row.subdomain)
+        print()
+        per_engine = await engine_memory(sessions, vault, provisioned[:60])
+        print(f"memory per cached tenant engine (one open connection each): {per_engine / 1024:.0f} KiB")
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--tenants", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    asyncio.run(main(args.tenants, args.concurrency))
