@@ -31,11 +31,12 @@ from kitehub.db import create_platform_engine, libpq_dsn, session_factory
 from kitehub.embedded_pg import start_embedded_server
 from kitehub.migrate import migrate_to
 from kitehub.platform.accounts.services import ensure_owner_account
+from kitehub.platform.instances.models import Instance
 from kitehub.platform.instances.services import create_instance
 from kitehub.provisioning.models import DatabaseServer
 from kitehub.provisioning.provisioner import Provisioner
 from kitehub.provisioning.router import TenantRouter
-from kitehub.provisioning.servers import register_default_server
+from kitehub.provisioning.servers import admin_url, register_default_server
 from kitehub.provisioning.template import ensure_template
 from kitehub.provisioning.vault import Vault
 from kitehub.settings import generate_encryption_key, parse_encryption_keys
@@ -83,7 +84,7 @@ async def provision_all(provisioner: Provisioner, ids: list[uuid.UUID], concurre
 async def raw_clone_times(server: DatabaseServer, vault: Vault, rounds: int) -> list[float]:
     template = await ensure_template(server, vault)
     times = []
-    conn = await asyncpg.connect(dsn=libpq_dsn(server_admin_url(server)))
+    conn = await asyncpg.connect(dsn=libpq_dsn(admin_url(server, vault)))
     try:
         for _ in range(rounds):
             name = f"bench_clone_{uuid.uuid4().hex[:8]}"
@@ -94,12 +95,6 @@ async def raw_clone_times(server: DatabaseServer, vault: Vault, rounds: int) -> 
     finally:
         await conn.close()
     return times
-
-
-def server_admin_url(server: DatabaseServer):  # type: ignore[no-untyped-def]
-    from kitehub.provisioning.servers import server_url
-
-    return server_url(server.host, server.port, username=server.admin_username, password=None, database="postgres")
 
 
 async def engine_memory(sessions: async_sessionmaker[AsyncSession], vault: Vault, subdomains: list[str]) -> float:
@@ -143,9 +138,8 @@ async def main(count: int, concurrency: int) -> None:
 
         clones = await raw_clone_times(server, vault, rounds=20)
         raw = statistics.median(clones)
-        print(
-            f"raw CREATE DATABASE ... TEMPLATE: median {raw * 1000:.1f} ms, p95 {percentile(clones, 0.95) * 1000:.1f} ms"
-        )
+        p95 = percentile(clones, 0.95)
+        print(f"raw CREATE DATABASE ... TEMPLATE: median {raw * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
         print()
         print(f"{'path':<11}{'mode':<15}{'tenants':>8}{'tenants/s':>11}{'p50 ms':>9}{'p95 ms':>9}{'p50/raw':>9}")
         provisioned: list[str] = []
@@ -160,8 +154,6 @@ async def main(count: int, concurrency: int) -> None:
                     f"{percentile(latencies, 0.95) * 1000:>9.1f}{p50 / raw:>9.2f}"
                 )
                 async with sessions() as session:
-                    from kitehub.platform.instances.models import Instance
-
                     for instance_id in ids[:20]:
                         row = await session.get(Instance, instance_id)
                         assert row is not None
