@@ -17,6 +17,7 @@ import gc
 import statistics
 import tempfile
 import time
+import tracemalloc
 import uuid
 from pathlib import Path
 
@@ -33,7 +34,6 @@ from kitehub.migrate import migrate_to
 from kitehub.platform.accounts.services import ensure_owner_account
 from kitehub.platform.instances.models import Instance
 from kitehub.platform.instances.services import create_instance
-from kitehub.provisioning.models import DatabaseServer
 from kitehub.provisioning.provisioner import Provisioner
 from kitehub.provisioning.router import TenantRouter
 from kitehub.provisioning.servers import admin_url, register_default_server
@@ -65,8 +65,14 @@ async def new_instances(sessions: async_sessionmaker[AsyncSession], count: int) 
     return ids
 
 
-async def provision_all(provisioner: Provisioner, ids: list[uuid.UUID], concurrency: int) -> tuple[list[float], float]:
-    """Per-tenant time-to-READY and the wall time of the whole batch."""
+async def provision_all(
+    provisioner: Provisioner, ids: list[uuid.UUID], concurrency: int, raw_clone: RawClone | None = None
+) -> tuple[list[float], float]:
+    """Per-tenant time-to-READY and the wall time of the whole batch.
+
+    With ``raw_clone``, one bare clone is timed after each tenant, so both are measured on the
+    cluster in the same state (clones slow down as the cluster fills).
+    """
     gate = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
 
@@ -75,30 +81,33 @@ async def provision_all(provisioner: Provisioner, ids: list[uuid.UUID], concurre
             started = time.perf_counter()
             await provisioner.provision(instance_id)
             latencies.append(time.perf_counter() - started)
+            if raw_clone is not None:
+                await raw_clone.measure()
 
     started = time.perf_counter()
     await asyncio.gather(*(one(instance_id) for instance_id in ids))
     return latencies, time.perf_counter() - started
 
 
-async def raw_clone_times(server: DatabaseServer, vault: Vault, rounds: int) -> list[float]:
-    template = await ensure_template(server, vault)
-    times = []
-    conn = await asyncpg.connect(dsn=libpq_dsn(admin_url(server, vault)))
-    try:
-        for _ in range(rounds):
-            name = f"bench_clone_{uuid.uuid4().hex[:8]}"
-            started = time.perf_counter()
-            await pg_admin.create_database(conn, name, template=template)
-            times.append(time.perf_counter() - started)
-            await pg_admin.drop_database(conn, name)
-    finally:
-        await conn.close()
-    return times
+class RawClone:
+    """Times a bare ``CREATE DATABASE ... TEMPLATE`` of the tenant template (and drops it)."""
+
+    def __init__(self, conn: asyncpg.Connection, template: str) -> None:
+        self.conn, self.template, self.times = conn, template, list[float]()
+
+    async def measure(self) -> None:
+        name = f"bench_clone_{uuid.uuid4().hex[:8]}"
+        started = time.perf_counter()
+        await pg_admin.create_database(self.conn, name, template=self.template)
+        self.times.append(time.perf_counter() - started)
+        await pg_admin.drop_database(self.conn, name)
 
 
-async def engine_memory(sessions: async_sessionmaker[AsyncSession], vault: Vault, subdomains: list[str]) -> float:
-    """Bytes of resident memory per cached engine (each with one open connection)."""
+async def engine_memory(
+    sessions: async_sessionmaker[AsyncSession], vault: Vault, subdomains: list[str]
+) -> tuple[float, float]:
+    """Bytes per cached engine (each with one open connection): Python heap growth (tracemalloc,
+    immune to the allocator reusing freed memory) and resident-set growth."""
     router = TenantRouter(
         platform_sessions=sessions, vault=vault, base_domain="bench.localhost", max_engines=len(subdomains), pool_size=1
     )
@@ -113,13 +122,16 @@ async def engine_memory(sessions: async_sessionmaker[AsyncSession], vault: Vault
         for subdomain in subdomains[:5]:  # warm-up: imports, compiled statements, first-use caches
             await touch(subdomain)
         gc.collect()
-        before = process.memory_info().rss
+        tracemalloc.start()
+        heap_before, rss_before = tracemalloc.get_traced_memory()[0], process.memory_info().rss
         for subdomain in subdomains[5:]:
             await touch(subdomain)
         gc.collect()
-        after = process.memory_info().rss
+        heap_after, rss_after = tracemalloc.get_traced_memory()[0], process.memory_info().rss
+        tracemalloc.stop()
         assert router.engines.stats().engines_cached == len(subdomains)
-        return (after - before) / max(1, len(subdomains) - 5)
+        engines = max(1, len(subdomains) - 5)
+        return (heap_after - heap_before) / engines, (rss_after - rss_before) / engines
     finally:
         await router.close()
 
@@ -136,31 +148,38 @@ async def main(count: int, concurrency: int) -> None:
         async with sessions() as session, session.begin():
             server = await register_default_server(session, vault, url)
 
-        clones = await raw_clone_times(server, vault, rounds=20)
-        raw = statistics.median(clones)
-        p95 = percentile(clones, 0.95)
-        print(f"raw CREATE DATABASE ... TEMPLATE: median {raw * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
-        print()
+        admin = await asyncpg.connect(dsn=libpq_dsn(admin_url(server, vault)))
+        raw_clone = RawClone(admin, await ensure_template(admin, server, vault))
         print(f"{'path':<11}{'mode':<15}{'tenants':>8}{'tenants/s':>11}{'p50 ms':>9}{'p95 ms':>9}{'p50/raw':>9}")
         provisioned: list[str] = []
         for path, use_template in (("template", True), ("migrations", False)):
             provisioner = Provisioner(sessions, vault, use_template=use_template)
             for mode, workers in (("one at a time", 1), (f"{concurrency} at once", concurrency)):
                 ids = await new_instances(sessions, count)
-                latencies, wall = await provision_all(provisioner, ids, workers)
+                sampling = raw_clone if (use_template and workers == 1) else None
+                latencies, wall = await provision_all(provisioner, ids, workers, sampling)
                 p50 = statistics.median(latencies)
+                ratio = f"{p50 / statistics.median(raw_clone.times):>9.2f}" if raw_clone.times else f"{'-':>9}"
                 print(
                     f"{path:<11}{mode:<15}{count:>8}{count / wall:>11.1f}{p50 * 1000:>9.1f}"
-                    f"{percentile(latencies, 0.95) * 1000:>9.1f}{p50 / raw:>9.2f}"
+                    f"{percentile(latencies, 0.95) * 1000:>9.1f}{ratio}"
                 )
                 async with sessions() as session:
                     for instance_id in ids[:20]:
                         row = await session.get(Instance, instance_id)
                         assert row is not None
                         provisioned.append(row.subdomain)
-        print()
-        per_engine = await engine_memory(sessions, vault, provisioned[:60])
-        print(f"memory per cached tenant engine (one open connection each): {per_engine / 1024:.0f} KiB")
+        raw = raw_clone.times
+        print(
+            f"raw CREATE DATABASE ... TEMPLATE, timed after each tenant of the first row: "
+            f"median {statistics.median(raw) * 1000:.1f} ms, p95 {percentile(raw, 0.95) * 1000:.1f} ms ({len(raw)})"
+        )
+        await admin.close()
+        heap, rss = await engine_memory(sessions, vault, provisioned[:60])
+        print(
+            f"memory per cached tenant engine with one open connection: {heap / 1024:.0f} KiB of Python heap, "
+            f"{rss / 1024:.0f} KiB resident"
+        )
         await engine.dispose()
 
 

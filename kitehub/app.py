@@ -33,7 +33,7 @@ from kitehub.db import (
 from kitehub.errors import problem_exception_handlers, problem_for_html_errors
 from kitehub.logs import configure_logging, get_logger
 from kitehub.platform.health.controllers import HealthController
-from kitehub.provisioning.router import TenantRouter
+from kitehub.provisioning.router import TenantRouter, provide_tenant_router
 from kitehub.provisioning.servers import register_default_server
 from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings, get_settings
@@ -139,7 +139,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging(settings)
     return KiteHubApp(
         route_handlers=[HealthController, tenant_router],
-        dependencies={"platform_session": Provide(provide_platform_session)},
+        dependencies={
+            "platform_session": Provide(provide_platform_session),
+            "tenant_router": Provide(provide_tenant_router, sync_to_thread=False),
+        },
         exception_handlers=problem_exception_handlers(),
         after_request=problem_for_html_errors,
         lifespan=[_lifespan(settings)],

@@ -18,13 +18,14 @@ from typing import Literal
 
 import asyncpg
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 import kitehub.platform.registry  # noqa: F401 - every table known before mappers configure
+from kitehub.db import libpq_dsn
 from kitehub.errors import ConflictError, NotFoundError
 from kitehub.logs import get_logger
-from kitehub.migrate import current_revision, head_revision, upgrade
+from kitehub.migrate import head_revision, upgrade
 from kitehub.pg_admin import create_database, database_exists, quote_ident, quote_literal
 from kitehub.platform.instances.lifecycle import transition
 from kitehub.platform.instances.models import Instance, InstanceStatus
@@ -79,7 +80,7 @@ class _Run:
     instance_id: uuid.UUID
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     admin: asyncpg.Connection | None = None
-    tenant: AsyncConnection | None = None
+    tenant: asyncpg.Connection | None = None
 
 
 class Provisioner:
@@ -189,15 +190,17 @@ class Provisioner:
             run.admin = await run.stack.enter_async_context(admin_connection(server, self._vault))
         return run.admin
 
-    async def _tenant(self, session: AsyncSession, run: _Run, instance: Instance) -> AsyncConnection:
-        """Admin connection to the tenant database, acting as the tenant role (SET ROLE)."""
+    async def _tenant(self, session: AsyncSession, run: _Run, instance: Instance) -> asyncpg.Connection:
+        """Admin connection to the tenant database, acting as the tenant role (SET ROLE).
+
+        A plain asyncpg connection: a SQLAlchemy engine would spend several round trips on
+        dialect initialisation for every tenant; one is built only when migrations must run.
+        """
         if run.tenant is None:
             server = await self._server(session, instance)
-            engine = create_async_engine(admin_url(server, self._vault, instance.database_name), poolclass=NullPool)
-            run.stack.push_async_callback(engine.dispose)
-            run.tenant = await run.stack.enter_async_context(engine.connect())
-            await run.tenant.execute(text(f"SET ROLE {quote_ident(self._role(instance))}"))
-            await run.tenant.commit()
+            run.tenant = await asyncpg.connect(dsn=libpq_dsn(admin_url(server, self._vault, instance.database_name)))
+            run.stack.push_async_callback(run.tenant.close)
+            await run.tenant.execute(f"SET ROLE {quote_ident(self._role(instance))}")
         return run.tenant
 
     @staticmethod
@@ -237,21 +240,21 @@ class Provisioner:
         admin = await self._admin(session, run, instance)
         role = quote_ident(self._role(instance))
         if not await database_exists(admin, self._database(instance)):
-            template = await self._template(session, instance)
+            template = await self._template(session, admin, instance)
             await create_database(admin, self._database(instance), owner=self._role(instance), template=template)
         tenant = await self._tenant(session, run, instance)
-        await tenant.execute(text("RESET ROLE"))
-        if await tenant.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": TEMPLATE_OWNER_ROLE}):
-            await tenant.execute(text(f"REASSIGN OWNED BY {quote_ident(TEMPLATE_OWNER_ROLE)} TO {role}"))
-        await tenant.execute(text(f"ALTER SCHEMA public OWNER TO {role}"))
-        await tenant.execute(text(f"SET ROLE {role}"))
-        await tenant.commit()
+        async with tenant.transaction():  # one commit (one WAL flush) for the whole hand-over
+            await tenant.execute("RESET ROLE")
+            if await tenant.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", TEMPLATE_OWNER_ROLE):
+                await tenant.execute(f"REASSIGN OWNED BY {quote_ident(TEMPLATE_OWNER_ROLE)} TO {role}")
+            await tenant.execute(f"ALTER SCHEMA public OWNER TO {role}")
+            await tenant.execute(f"SET ROLE {role}")
 
-    async def _template(self, session: AsyncSession, instance: Instance) -> str | None:
+    async def _template(self, session: AsyncSession, admin: asyncpg.Connection, instance: Instance) -> str | None:
         if not self._use_template:
             return None
         try:
-            return await ensure_template(await self._server(session, instance), self._vault)
+            return await ensure_template(admin, await self._server(session, instance), self._vault)
         except (asyncpg.PostgresError, OSError, RuntimeError) as exc:
             logger.warning("no tenant template; running migrations instead", error=f"{type(exc).__name__}: {exc}")
             return None
@@ -259,8 +262,9 @@ class Provisioner:
     async def _step_privileges(self, session: AsyncSession, run: _Run, instance: Instance) -> None:
         admin = await self._admin(session, run, instance)
         database, role = quote_ident(self._database(instance)), quote_ident(self._role(instance))
-        await admin.execute(f"REVOKE ALL ON DATABASE {database} FROM PUBLIC")
-        await admin.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {role}")
+        async with admin.transaction():
+            await admin.execute(f"REVOKE ALL ON DATABASE {database} FROM PUBLIC")
+            await admin.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {role}")
 
     async def _step_connection_limit(self, session: AsyncSession, run: _Run, instance: Instance) -> None:
         admin = await self._admin(session, run, instance)
@@ -271,9 +275,16 @@ class Provisioner:
     async def _step_schema(self, session: AsyncSession, run: _Run, instance: Instance) -> None:
         """A clone is at head already; a database made without the template is migrated here."""
         tenant = await self._tenant(session, run, instance)
-        if await current_revision(tenant) != head_revision("tenant"):
-            await upgrade(tenant, "tenant", "head")
-        await tenant.commit()
+        if await _tenant_revision(tenant) == head_revision("tenant"):
+            return
+        server = await self._server(session, instance)
+        engine = create_async_engine(admin_url(server, self._vault, instance.database_name), poolclass=NullPool)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text(f"SET ROLE {quote_ident(self._role(instance))}"))
+                await upgrade(connection, "tenant", "head")
+        finally:
+            await engine.dispose()
 
     async def _step_instance_config(self, session: AsyncSession, run: _Run, instance: Instance) -> None:
         subscription = await session.scalar(select(Subscription).where(Subscription.instance_id == instance.id))
@@ -283,29 +294,29 @@ class Provisioner:
         assert tier is not None
         tenant = await self._tenant(session, run, instance)
         await tenant.execute(
-            text(
-                "INSERT INTO instance_config (id, instance_id, subdomain, tier_code, features, limitations,"
-                " storage_limit_bytes, synced_at)"
-                " VALUES (1, :instance_id, :subdomain, :tier, CAST(:features AS jsonb), CAST(:limitations AS jsonb),"
-                " :storage, now())"
-                " ON CONFLICT (id) DO UPDATE SET instance_id = EXCLUDED.instance_id, subdomain = EXCLUDED.subdomain,"
-                " tier_code = EXCLUDED.tier_code, features = EXCLUDED.features, limitations = EXCLUDED.limitations,"
-                " storage_limit_bytes = EXCLUDED.storage_limit_bytes, synced_at = EXCLUDED.synced_at"
-            ),
-            {
-                "instance_id": instance.id,
-                "subdomain": instance.subdomain,
-                "tier": tier.code,
-                "features": json.dumps(tier.features),
-                "limitations": json.dumps(tier.limitations),
-                "storage": tier.storage_limit_bytes,
-            },
+            "INSERT INTO instance_config (id, instance_id, subdomain, tier_code, features, limitations,"
+            " storage_limit_bytes, synced_at) VALUES (1, $1, $2, $3, $4::jsonb, $5::jsonb, $6, now())"
+            " ON CONFLICT (id) DO UPDATE SET instance_id = EXCLUDED.instance_id, subdomain = EXCLUDED.subdomain,"
+            " tier_code = EXCLUDED.tier_code, features = EXCLUDED.features, limitations = EXCLUDED.limitations,"
+            " storage_limit_bytes = EXCLUDED.storage_limit_bytes, synced_at = EXCLUDED.synced_at",
+            instance.id,
+            instance.subdomain,
+            tier.code,
+            json.dumps(tier.features),
+            json.dumps(tier.limitations),
+            tier.storage_limit_bytes,
         )
-        await tenant.commit()
 
     async def _step_schema_revision(self, session: AsyncSession, run: _Run, instance: Instance) -> None:
-        instance.schema_revision = await current_revision(await self._tenant(session, run, instance))
+        instance.schema_revision = await _tenant_revision(await self._tenant(session, run, instance))
 
     async def _step_ready(self, session: AsyncSession, run: _Run, instance: Instance) -> None:
         instance.provisioned_at = datetime.now(UTC)
         transition(session, instance, InstanceStatus.READY, reason="provisioned")
+
+
+async def _tenant_revision(tenant: asyncpg.Connection) -> str | None:
+    if not await tenant.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL"):
+        return None
+    revision: str | None = await tenant.fetchval("SELECT version_num FROM alembic_version")
+    return revision

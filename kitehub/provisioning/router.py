@@ -152,6 +152,11 @@ class TenantRouter:
 # -- Litestar dependencies -------------------------------------------------------------------------
 
 
+def provide_tenant_router(state: State) -> TenantRouter:
+    router: TenantRouter = state.tenant_router
+    return router
+
+
 async def provide_tenant(request: Request[Any, Any, Any], state: State) -> ResolvedTenant:
     router: TenantRouter = state.tenant_router
     return await router.resolve(request.headers.get("host"), request.headers.get(INSTANCE_HEADER), request.method)

@@ -23,7 +23,7 @@ from kitehub.logs import get_logger
 from kitehub.migrate import head_revision, upgrade
 from kitehub.pg_admin import create_database, database_exists, drop_database, quote_ident
 from kitehub.provisioning.models import DatabaseServer
-from kitehub.provisioning.servers import admin_connection, admin_url
+from kitehub.provisioning.servers import admin_url
 from kitehub.provisioning.vault import Vault
 
 TEMPLATE_OWNER_ROLE = "kitehub_tenant_template"
@@ -38,22 +38,25 @@ def template_name(revision: str) -> str:
     return (TEMPLATE_PREFIX + re.sub(r"[^a-z0-9]", "_", revision.lower()))[:63]
 
 
-async def ensure_template(server: DatabaseServer, vault: Vault) -> str:
-    """The name of ``server``'s template at the current tenant head, built when missing."""
+async def ensure_template(conn: asyncpg.Connection, server: DatabaseServer, vault: Vault) -> str:
+    """The name of ``server``'s template at the current tenant head, built when missing.
+
+    ``conn`` is an admin connection to the server's maintenance database (the caller's own, so
+    the common case costs one query).
+    """
     head = head_revision("tenant")
     if head is None:
         raise RuntimeError("the tenant migration tree has no revision")
     name = template_name(head)
-    async with admin_connection(server, vault) as conn:
-        if await database_exists(conn, name):
-            return name
-        await conn.execute("SELECT pg_advisory_lock($1)", _BUILD_LOCK_KEY)  # one builder per server
-        try:
-            if not await database_exists(conn, name):
-                await _build(conn, server, vault, name)
-            await _drop_outdated_templates(conn, keep=name)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _BUILD_LOCK_KEY)
+    if await database_exists(conn, name):
+        return name
+    await conn.execute("SELECT pg_advisory_lock($1)", _BUILD_LOCK_KEY)  # one builder per server
+    try:
+        if not await database_exists(conn, name):
+            await _build(conn, server, vault, name)
+        await _drop_outdated_templates(conn, keep=name)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _BUILD_LOCK_KEY)
     return name
 
 

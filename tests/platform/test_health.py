@@ -23,6 +23,7 @@ async def test_ready_when_the_platform_database_is_at_head(client: AsyncTestClie
     body = response.json()
     assert body["status"] == "ready"
     assert body["checks"]["platform_database"]["revision"] == head_revision("platform")
+    assert set(body["tenant_router"]) >= {"engines_cached", "connections_checked_out", "hits", "misses", "evictions"}
 
 
 async def test_not_ready_while_the_schema_is_behind(tmp_path: Path, fresh_database_url: URL) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import ServiceUnavailableError
 from kitehub.platform.health.services import check_platform_database
+from kitehub.provisioning.router import TenantRouter
 
 
 class HealthController(Controller):
@@ -21,7 +22,9 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready", summary="The platform database is reachable and at the schema head")
-    async def ready(self, platform_session: NamedDependency[AsyncSession]) -> dict[str, Any]:
+    async def ready(
+        self, platform_session: NamedDependency[AsyncSession], tenant_router: NamedDependency[TenantRouter]
+    ) -> dict[str, Any]:
         database = await check_platform_database(platform_session)
         report = {
             "revision": database.revision,
@@ -32,4 +35,4 @@ class HealthController(Controller):
                 database.problem or "not ready",
                 extra={"checks": {"platform_database": report}},
             )
-        return {"status": "ready", "checks": {"platform_database": report}}
+        return {"status": "ready", "checks": {"platform_database": report}, "tenant_router": tenant_router.stats()}
