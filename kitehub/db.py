@@ -7,6 +7,7 @@ Tenant databases are not reached from here: their engines belong to the connecti
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL, make_url
@@ -68,17 +69,21 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-async def provide_platform_session(state: State) -> AsyncIterator[AsyncSession]:
-    """Litestar dependency: one session per request, committed when the handler succeeds.
+@asynccontextmanager
+async def committing(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """Commit when the block succeeds; roll back on any exception, so a failed request never
+    leaves half its writes (platform or tenant database alike)."""
+    try:
+        yield session
+    except BaseException:
+        await session.rollback()
+        raise
+    else:
+        await session.commit()
 
-    Any exception rolls the whole request back, so a failed call never leaves half its writes.
-    """
+
+async def provide_platform_session(state: State) -> AsyncIterator[AsyncSession]:
+    """Litestar dependency: one session per request, committed when the handler succeeds."""
     factory: async_sessionmaker[AsyncSession] = state.platform_sessions
-    async with factory() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
+    async with factory() as session, committing(session):
+        yield session

@@ -21,6 +21,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from kitehub.db import committing
 from kitehub.errors import ServiceUnavailableError
 from kitehub.logs import get_logger
 from kitehub.provisioning.engine_cache import EngineCache
@@ -165,11 +166,5 @@ async def provide_tenant(request: Request[Any, Any, Any], state: State) -> Resol
 async def provide_tenant_session(tenant: NamedDependency[ResolvedTenant], state: State) -> AsyncIterator[AsyncSession]:
     """The tenant's own database, committed when the handler succeeds, rolled back otherwise."""
     router: TenantRouter = state.tenant_router
-    async with router.session(tenant) as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
+    async with router.session(tenant) as session, committing(session):
+        yield session
