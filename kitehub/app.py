@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
+import asyncpg
 import structlog
 from litestar import Litestar
 from litestar.datastructures import MutableScopeHeaders
@@ -34,7 +35,7 @@ from kitehub.errors import problem_exception_handlers, problem_for_html_errors
 from kitehub.logs import configure_logging, get_logger
 from kitehub.platform.health.controllers import HealthController
 from kitehub.provisioning.router import TenantRouter, provide_tenant_router
-from kitehub.provisioning.servers import register_default_server
+from kitehub.provisioning.servers import harden_server, register_default_server
 from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings, get_settings
 from kitehub.tenant.routes import tenant_router
@@ -128,8 +129,13 @@ async def _register_default_server(sessions: async_sessionmaker[AsyncSession], v
     """The server the platform runs on is where tenants go until an admin adds others."""
     try:
         async with sessions() as session, session.begin():
-            await register_default_server(session, vault, url)
-    except (OSError, DBAPIError) as exc:  # not migrated yet, or unreachable: /health/ready says so
+            server = await register_default_server(session, vault, url)
+        await harden_server(server, vault, also=(url.database,) if url.database else ())
+    except (
+        OSError,
+        DBAPIError,
+        asyncpg.PostgresError,
+    ) as exc:  # not migrated yet, or unreachable: /health/ready says so
         logger.warning("default database server not registered", error=type(exc).__name__)
 
 

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
+import asyncpg
 import click
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import kitehub.platform.registry  # noqa: F401 - every table known before mappers configure
@@ -17,8 +19,8 @@ from kitehub.bootstrap import resolve_platform_url
 from kitehub.db import create_platform_engine, session_factory
 from kitehub.errors import KiteHubError
 from kitehub.logs import configure_logging
-from kitehub.provisioning.servers import register_default_server
-from kitehub.provisioning.vault import Vault
+from kitehub.provisioning.servers import harden_server, register_default_server
+from kitehub.provisioning.vault import Vault, VaultError
 from kitehub.settings import Settings, SettingsError, get_settings, read_settings
 
 P = ParamSpec("P")
@@ -42,7 +44,7 @@ def run(coro: Awaitable[T]) -> T:
 
 
 def async_command(func: Callable[P, Awaitable[T]]) -> Callable[P, T]:
-    """Run an async click command; a client-level error becomes a one-line message, exit 1."""
+    """Run an async click command; an error a user can act on becomes one line and exit 1."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -50,6 +52,9 @@ def async_command(func: Callable[P, Awaitable[T]]) -> Callable[P, T]:
             return run(func(*args, **kwargs))
         except KiteHubError as exc:
             raise click.ClickException(exc.detail) from exc
+        except (OSError, asyncpg.PostgresError, DBAPIError, VaultError) as exc:
+            text = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else ""
+            raise click.ClickException(f"{type(exc).__name__}: {text}") from exc
 
     return wrapper
 
@@ -69,7 +74,8 @@ async def platform_context(settings: Settings) -> AsyncIterator[PlatformContext]
     vault = Vault(settings.keyring)
     try:
         async with sessions() as session, session.begin():
-            await register_default_server(session, vault, url)
+            server = await register_default_server(session, vault, url)
+        await harden_server(server, vault, also=(url.database,) if url.database else ())
         yield PlatformContext(settings, sessions, vault)
     finally:
         await engine.dispose()

@@ -23,14 +23,16 @@ logger = logging.getLogger(__name__)
 
 SUPERUSER = "postgres"
 
-# The superuser trusts the Unix socket, whose directory only the server's owner can enter; every
-# other role (each tenant's own) must present its SCRAM password, as on a production server.
+# The superuser trusts the Unix socket, whose directory only the server's owner can enter. Every
+# other role (each tenant's own) must present its SCRAM password, and only for the database of
+# its own name ("sameuser": a tenant database is named after its role), so no tenant role can
+# even open a session in the platform database or another tenant's.
 PG_HBA = """\
 # Managed by KiteHub (kitehub/embedded_pg.py): rewritten when it differs.
-local   all   postgres                 trust
-local   all   all                      scram-sha-256
-host    all   all       127.0.0.1/32   scram-sha-256
-host    all   all       ::1/128        scram-sha-256
+local   all        postgres                 trust
+local   sameuser   all                      scram-sha-256
+host    sameuser   all       127.0.0.1/32   scram-sha-256
+host    sameuser   all       ::1/128        scram-sha-256
 """
 RELOAD_SETTLE_SECONDS = 0.3
 

@@ -31,13 +31,20 @@ async def database_exists(conn: asyncpg.Connection, name: str) -> bool:
 
 
 async def create_database(
-    conn: asyncpg.Connection, name: str, *, owner: str | None = None, template: str | None = None
+    conn: asyncpg.Connection,
+    name: str,
+    *,
+    owner: str | None = None,
+    template: str | None = None,
+    allow_connections: bool = True,
 ) -> None:
     sql = f"CREATE DATABASE {quote_ident(name)}"
     if owner:
         sql += f" OWNER {quote_ident(owner)}"
     if template:
         sql += f" TEMPLATE {quote_ident(template)}"
+    if not allow_connections:
+        sql += " ALLOW_CONNECTIONS false"
     await conn.execute(sql)
 
 

@@ -27,10 +27,10 @@ from kitehub.migrate import migrate_to
 from kitehub.platform.accounts.services import ensure_owner_account
 from kitehub.platform.instances.models import Instance
 from kitehub.platform.instances.services import create_instance
-from kitehub.provisioning.credentials import tenant_database_name, tenant_role_name
+from kitehub.provisioning.credentials import database_password_location, tenant_database_name, tenant_role_name
 from kitehub.provisioning.models import DatabaseServer
-from kitehub.provisioning.provisioner import Provisioner, database_password_location
-from kitehub.provisioning.servers import register_default_server
+from kitehub.provisioning.provisioner import Provisioner
+from kitehub.provisioning.servers import harden_server, register_default_server
 from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings, generate_encryption_key, get_settings, load_settings
 from tests.support import connect, create_database, drop_database
@@ -140,10 +140,12 @@ async def platform_sessions(platform_url: URL) -> AsyncIterator[async_sessionmak
 
 @pytest.fixture
 async def default_server(
-    platform_sessions: async_sessionmaker[AsyncSession], vault: Vault, server_url: URL
+    platform_sessions: async_sessionmaker[AsyncSession], vault: Vault, server_url: URL, platform_url: URL
 ) -> DatabaseServer:
     async with platform_sessions() as session, session.begin():
-        return await register_default_server(session, vault, server_url.set(database="postgres"))
+        server = await register_default_server(session, vault, server_url.set(database="postgres"))
+    await harden_server(server, vault, also=(platform_url.database or "",))
+    return server
 
 
 @pytest.fixture

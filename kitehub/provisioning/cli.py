@@ -12,7 +12,7 @@ from kitehub.platform.instances.queries import find_instance, list_instances
 from kitehub.platform.instances.services import create_instance
 from kitehub.provisioning.key_rotation import key_usage, rotate_keys
 from kitehub.provisioning.provisioner import Provisioner, ProvisioningFailedError
-from kitehub.provisioning.servers import drain_server, list_servers, register_server, verify_server
+from kitehub.provisioning.servers import drain_server, harden_server, list_servers, register_server, verify_server
 from kitehub.provisioning.teardown import deprovision, drop_orphans, find_orphans
 from kitehub.settings import generate_encryption_key
 
@@ -35,6 +35,7 @@ async def servers_add(name: str, url: str, max_tenants: int) -> None:
         await verify_server(url)
         async with ctx.sessions() as session, session.begin():
             server = await register_server(session, ctx.vault, name=name, url=url, max_tenants=max_tenants)
+        await harden_server(server, ctx.vault)
         click.echo(f"added server {server.name} ({server.host}:{server.port}, max {server.max_tenants} tenants)")
 
 
@@ -188,6 +189,8 @@ async def keys_rotate(batch_size: int) -> None:
                 click.echo(f"{label}: NOT rotated {failure}", err=True)
         if report.failed:
             raise click.ClickException("some secrets could not be decrypted; see above")
+        if report.still_on_old_keys:
+            raise click.ClickException(f"{report.still_on_old_keys} secrets still use an old key; run again")
 
 
 @keys.command("usage")

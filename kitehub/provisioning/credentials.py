@@ -16,10 +16,17 @@ import secrets
 import uuid
 
 from kitehub.pg_admin import MAX_IDENTIFIER_BYTES
+from kitehub.provisioning.vault import SecretLocation
 
 TENANT_PREFIX = "kh_tenant_"
 TENANT_NAME_PATTERN = re.compile(rf"^{TENANT_PREFIX}[0-9a-f]{{32}}$")
 SCRAM_ITERATIONS = 4096
+DATABASE_PASSWORD_PURPOSE = "instance.database_password"  # noqa: S105 - a label, not a password
+
+
+def database_password_location(instance_id: uuid.UUID) -> SecretLocation:
+    """Where a tenant's database password is sealed: bound to its instance row."""
+    return SecretLocation(DATABASE_PASSWORD_PURPOSE, str(instance_id))
 
 
 def tenant_database_name(instance_id: uuid.UUID) -> str:

@@ -1,10 +1,10 @@
 """A bounded LRU of per-tenant ``AsyncEngine``s: the connection budget of one KiteHub process.
 
 Each engine has at most ``pool_size`` connections (no overflow) and there are at most
-``max_engines`` engines, so this process never holds more than ``max_engines x pool_size``
-tenant connections. An engine still serving a request is never evicted: a request that needs a
-new engine while every cached one is busy waits for one to become free, instead of breaking the
-bound. Evicted engines are disposed, closing their pooled connections at once.
+``max_engines`` engines (counting those being disposed), so this process never holds more than
+``max_engines x pool_size`` tenant connections. An engine still serving a request is never
+evicted: a request needing a new engine while all are busy waits for one to become free, up to
+a deadline, then gets a 503 instead of breaking the bound.
 """
 
 from __future__ import annotations
@@ -17,6 +17,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kitehub.errors import ServiceUnavailableError
+
+DEFAULT_ACQUIRE_TIMEOUT_SECONDS = 10.0
+
+
+class TenantConnectionsBusyError(ServiceUnavailableError):
+    slug, title = "tenant-connections-busy", "Every tenant connection is busy"
 
 
 @dataclass
@@ -39,7 +47,9 @@ class EngineCacheStats:
 @dataclass
 class EngineCache:
     max_engines: int
+    acquire_timeout_seconds: float = DEFAULT_ACQUIRE_TIMEOUT_SECONDS
     _entries: OrderedDict[uuid.UUID, _Entry] = field(default_factory=OrderedDict)
+    _disposing: int = 0  # evicted engines whose connections are still being closed
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _stats: EngineCacheStats = field(default_factory=EngineCacheStats)
 
@@ -57,50 +67,69 @@ class EngineCache:
                 self._changed.notify_all()
 
     async def _acquire(self, key: uuid.UUID, fingerprint: str, build: Callable[[], AsyncEngine]) -> _Entry:
-        async with self._changed:
-            while True:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.acquire_timeout_seconds
+        while True:
+            evicted: list[AsyncEngine] = []
+            async with self._changed:
                 entry = self._entries.get(key)
                 if entry is not None and entry.fingerprint == fingerprint:
                     self._stats.hits += 1
                     self._entries.move_to_end(key)
-                    break
-                if entry is not None and entry.in_use == 0:  # outdated (password, server, schema moved)
-                    await self._evict(key)
-                    continue
-                if entry is None and (len(self._entries) < self.max_engines or await self._evict_idle()):
+                    entry.in_use += 1
+                    return entry
+                if entry is not None and entry.in_use == 0:  # outdated (password or server moved)
+                    evicted.append(self._pop(key))
+                elif entry is None and len(self._entries) + self._disposing < self.max_engines:
                     self._stats.misses += 1
-                    entry = _Entry(build(), fingerprint)
-                    self._entries[key] = entry
-                    break
-                self._stats.waits += 1
-                await self._changed.wait()
-            entry.in_use += 1
-            return entry
+                    entry = self._entries[key] = _Entry(build(), fingerprint, in_use=1)
+                    return entry
+                elif entry is None and (victim := self._least_recently_used_idle()) is not None:
+                    evicted.append(self._pop(victim))
+                else:
+                    await self._wait(deadline)
+                    continue
+            await self._dispose(evicted)  # outside the lock; the slot frees once connections are closed
 
-    async def _evict_idle(self) -> bool:
-        """Evict the least recently used engine nobody is using; False when all are busy."""
-        for key, entry in self._entries.items():  # oldest first
-            if entry.in_use == 0:
-                await self._evict(key)
-                return True
-        return False
+    def _least_recently_used_idle(self) -> uuid.UUID | None:
+        return next((key for key, entry in self._entries.items() if entry.in_use == 0), None)
 
-    async def _evict(self, key: uuid.UUID) -> None:
-        entry = self._entries.pop(key)
+    async def _wait(self, deadline: float) -> None:
+        """Wait (lock held) for an engine to become idle, or fail with 503 at the deadline."""
+        self._stats.waits += 1
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(self._changed.wait(), max(remaining, 0))
+        except TimeoutError:
+            raise TenantConnectionsBusyError(
+                "every tenant connection of this process is busy; try again", retry_after_seconds=1
+            ) from None
+
+    def _pop(self, key: uuid.UUID) -> AsyncEngine:
         self._stats.evictions += 1
-        await entry.engine.dispose()
+        self._disposing += 1  # still counts against the bound until its connections are closed
+        return self._entries.pop(key).engine
+
+    async def _dispose(self, engines: list[AsyncEngine]) -> None:
+        for engine in engines:
+            try:
+                await engine.dispose()
+            finally:
+                async with self._changed:
+                    self._disposing -= 1
+                    self._changed.notify_all()
 
     async def forget(self, key: uuid.UUID) -> None:
         """Drop ``key``'s engine now if idle (else it is replaced once idle and outdated)."""
         async with self._changed:
             entry = self._entries.get(key)
-            if entry is not None and entry.in_use == 0:
-                await self._evict(key)
+            evicted = [self._pop(key)] if entry is not None and entry.in_use == 0 else []
+        await self._dispose(evicted)
 
     async def close(self) -> None:
         async with self._changed:
-            for key in list(self._entries):
-                await self._evict(key)
+            evicted = [self._pop(key) for key in list(self._entries)]
+        await self._dispose(evicted)
 
     def stats(self) -> EngineCacheStats:
         checked_out = sum(entry.engine.pool.checkedout() for entry in self._entries.values())  # type: ignore[attr-defined]

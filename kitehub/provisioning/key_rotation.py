@@ -14,8 +14,8 @@ from sqlalchemy import Column, Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kitehub.platform.instances.models import Instance
+from kitehub.provisioning.credentials import DATABASE_PASSWORD_PURPOSE
 from kitehub.provisioning.models import DatabaseServer
-from kitehub.provisioning.provisioner import DATABASE_PASSWORD_PURPOSE
 from kitehub.provisioning.servers import ADMIN_PASSWORD_PURPOSE
 from kitehub.provisioning.vault import FORMAT_VERSION, SecretLocation, Vault, VaultError
 
@@ -41,9 +41,15 @@ SECRET_COLUMNS = (
 
 @dataclass
 class RotationReport:
+    active_kid: str
     rotated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     failed: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     usage: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def still_on_old_keys(self) -> int:
+        """Secrets not on the active key: an old key may be removed only when this is 0."""
+        return sum(n for usage in self.usage.values() for kid, n in usage.items() if kid != self.active_kid)
 
 
 async def key_usage(session: AsyncSession) -> dict[str, dict[str, int]]:
@@ -60,7 +66,7 @@ async def key_usage(session: AsyncSession) -> dict[str, dict[str, int]]:
 async def rotate_keys(
     sessions: async_sessionmaker[AsyncSession], vault: Vault, *, batch_size: int = 100
 ) -> RotationReport:
-    report = RotationReport()
+    report = RotationReport(vault.active_kid)
     active_prefix = f"{FORMAT_VERSION}:{vault.active_kid}:"
     for secret in SECRET_COLUMNS:
         table, column = secret.table, secret.table.c[secret.column]
@@ -73,7 +79,7 @@ async def rotate_keys(
                         .where(column.is_not(None), ~column.startswith(active_prefix), table.c.id.not_in(unreadable))
                         .order_by(table.c.id)
                         .limit(batch_size)
-                        .with_for_update(skip_locked=True)
+                        .with_for_update()  # wait for a concurrent writer rather than skip its row
                     )
                 ).all()
                 if not rows:

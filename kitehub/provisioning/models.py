@@ -102,7 +102,6 @@ class TenantMigration(BigIntPrimaryKey, PlatformBase):
 
 
 class ProvisioningStepStatus(StrEnum):
-    RUNNING = "RUNNING"
     DONE = "DONE"
     FAILED = "FAILED"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kitehub.errors import InvalidInputError
-from kitehub.platform.instances.models import RESERVED_SUBDOMAINS, Instance, InstanceStatus
+from kitehub.platform.instances.models import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN, Instance, InstanceStatus
 from kitehub.platform.subscriptions.models import Subscription, SubscriptionStatus
 from kitehub.provisioning.models import DatabaseServer
 
@@ -26,6 +27,9 @@ INSTANCE_HEADER = "x-kitehub-instance"
 NOTIFY_CHANNEL = "kitehub_instance_changed"
 DEFAULT_TTL_SECONDS = 5.0
 NEGATIVE_TTL_SECONDS = 1.0
+MAX_CACHED_LOOKUPS = 10_000
+_SUBDOMAIN = re.compile(SUBDOMAIN_PATTERN)
+_DOMAIN = re.compile(r"^(?=.{4,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,20 +57,25 @@ class ResolvedTenant:
 
 @dataclass(frozen=True, slots=True)
 class LookupKey:
-    kind: str  # "subdomain" or "domain"
+    kind: str  # "subdomain", "domain", or "nowhere" (a malformed name: nothing to look up)
     value: str
+
+
+_NOWHERE = LookupKey("nowhere", "")
 
 
 def lookup_key(host: str | None, header: str | None, base_domain: str) -> LookupKey | None:
     """The lookup a request asks for, or None when it names no instance.
 
     The header wins on the platform's own hosts (the API may be served under any name); a Host
-    that is itself a tenant subdomain must agree with it.
+    that is itself a tenant subdomain must agree with it (the router also checks custom domains).
+    Malformed names become a lookup that finds nothing, without reaching the database.
     """
-    from_host = _key_from_host(host, base_domain)
+    from_host = host_key(host, base_domain)
     if not header or not header.strip():
         return from_host
-    from_header = LookupKey("subdomain", header.strip().lower())
+    value = header.strip().lower()
+    from_header = LookupKey("subdomain", value) if _SUBDOMAIN.match(value) else _NOWHERE
     if from_host is not None and from_host.kind == "subdomain" and from_host != from_header:
         raise InvalidInputError(
             "the Host and the X-KiteHub-Instance header name different instances",
@@ -75,7 +84,8 @@ def lookup_key(host: str | None, header: str | None, base_domain: str) -> Lookup
     return from_header
 
 
-def _key_from_host(host: str | None, base_domain: str) -> LookupKey | None:
+def host_key(host: str | None, base_domain: str) -> LookupKey | None:
+    """What the Host header names: a tenant subdomain, a custom domain, or (None) the platform."""
     if not host:
         return None
     name = host.strip().lower().rstrip(".")
@@ -87,8 +97,10 @@ def _key_from_host(host: str | None, base_domain: str) -> LookupKey | None:
         return None
     if name.endswith("." + base):
         label = name[: -len(base) - 1]
-        return None if label in RESERVED_SUBDOMAINS else LookupKey("subdomain", label)
-    return LookupKey("domain", name)
+        if label in RESERVED_SUBDOMAINS:
+            return None
+        return LookupKey("subdomain", label) if _SUBDOMAIN.match(label) else _NOWHERE
+    return LookupKey("domain", name) if _DOMAIN.match(name) else _NOWHERE
 
 
 def _is_ip(name: str) -> bool:
@@ -132,31 +144,42 @@ async def load_tenant(session: AsyncSession, key: LookupKey) -> ResolvedTenant |
 
 
 class ResolutionCache:
+    """Bounded, briefly cached lookups; a lookup that raced an invalidation is not stored."""
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
         self._sessions = sessions
         self._ttl = ttl_seconds
         self._entries: dict[LookupKey, tuple[ResolvedTenant | None, float]] = {}
+        self._generation = 0  # bumped by every invalidation
         self.hits = 0
         self.misses = 0
 
     async def resolve(self, key: LookupKey) -> ResolvedTenant | None:
+        if key.kind == _NOWHERE.kind:
+            return None
         cached = self._entries.get(key)
         if cached is not None and cached[1] > time.monotonic():
             self.hits += 1
             return cached[0]
         self.misses += 1
+        generation = self._generation
         async with self._sessions() as session:
             tenant = await load_tenant(session, key)
-        ttl = self._ttl if tenant is not None else NEGATIVE_TTL_SECONDS
-        self._entries[key] = (tenant, time.monotonic() + ttl)
+        if generation == self._generation:  # no change was announced while we looked
+            if len(self._entries) >= MAX_CACHED_LOOKUPS:
+                self._entries.pop(next(iter(self._entries)))  # the oldest entry
+            ttl = self._ttl if tenant is not None else NEGATIVE_TTL_SECONDS
+            self._entries[key] = (tenant, time.monotonic() + ttl)
         return tenant
 
     def forget_instance(self, instance_id: uuid.UUID) -> None:
+        self._generation += 1
         for key, (tenant, _) in list(self._entries.items()):
             if tenant is None or tenant.instance_id == instance_id:  # unknown names may have just appeared
                 self._entries.pop(key, None)
 
     def forget_server(self, server_id: uuid.UUID) -> list[uuid.UUID]:
+        self._generation += 1
         dropped = []
         for key, (tenant, _) in list(self._entries.items()):
             if tenant is None or tenant.server_id == server_id:
@@ -166,4 +189,5 @@ class ResolutionCache:
         return dropped
 
     def clear(self) -> None:
+        self._generation += 1
         self._entries.clear()

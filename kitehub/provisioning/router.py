@@ -19,23 +19,26 @@ import asyncpg
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from kitehub.db import committing
-from kitehub.errors import ServiceUnavailableError
+from kitehub.errors import InvalidInputError, ServiceUnavailableError
 from kitehub.logs import get_logger
+from kitehub.provisioning.credentials import database_password_location
 from kitehub.provisioning.engine_cache import EngineCache
 from kitehub.provisioning.gate import check_access
-from kitehub.provisioning.provisioner import database_password_location
 from kitehub.provisioning.resolution import (
     INSTANCE_HEADER,
     NOTIFY_CHANNEL,
     ResolutionCache,
     ResolvedTenant,
+    host_key,
     lookup_key,
 )
 from kitehub.provisioning.servers import server_url
-from kitehub.provisioning.vault import Vault
+from kitehub.provisioning.vault import Vault, VaultError
 
 APPLICATION_NAME = "kitehub-router"
 LISTENER_RETRY_SECONDS = 2.0
@@ -60,6 +63,7 @@ class TenantRouter:
         self.engines = EngineCache(max_engines)
         self._listener: asyncpg.Connection | None = None
         self._listen_task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -106,25 +110,56 @@ class TenantRouter:
             self.resolutions.forget_instance(changed)
             instances = [changed]
         for instance_id in instances:
-            asyncio.get_running_loop().create_task(self.engines.forget(instance_id))
-
-    # -- per request -------------------------------------------------------------------------------
+            task = asyncio.get_running_loop().create_task(self.engines.forget(instance_id))
+            self._background.add(task)  # keep a reference until done (the loop only holds weak ones)
+            task.add_done_callback(self._background.discard)
 
     async def resolve(self, host: str | None, header: str | None, method: str) -> ResolvedTenant:
         key = lookup_key(host, header, self._base_domain)
         tenant = await self.resolutions.resolve(key) if key is not None else None
+        on_host = host_key(host, self._base_domain)
+        if header and on_host is not None and on_host.kind == "domain" and on_host != key:
+            # a custom domain that belongs to a tenant may not be redirected to another by header
+            owner = await self.resolutions.resolve(on_host)
+            if owner is not None and (tenant is None or owner.instance_id != tenant.instance_id):
+                raise InvalidInputError(
+                    "the Host and the X-KiteHub-Instance header name different instances",
+                    extra={
+                        "errors": [{"field": INSTANCE_HEADER, "message": "conflicts with Host", "source": "header"}]
+                    },
+                )
         return check_access(tenant, method)
 
     @asynccontextmanager
     async def session(self, tenant: ResolvedTenant) -> AsyncIterator[AsyncSession]:
+        """A session on the tenant's database, connected before the handler runs.
+
+        Every way the database can be out of reach (credentials unreadable, server down, role at
+        its connection limit, pool exhausted) becomes a 503 with Retry-After, not a 500.
+        """
         lease = self.engines.engine(tenant.instance_id, tenant.fingerprint, lambda: self._build(tenant))
         async with lease as engine, AsyncSession(engine, expire_on_commit=False) as session:
+            try:
+                await session.connection()
+            except (DBAPIError, SQLAlchemyTimeoutError, OSError) as exc:
+                logger.warning(
+                    "tenant database unreachable", instance_id=str(tenant.instance_id), error=type(exc).__name__
+                )
+                raise ServiceUnavailableError(
+                    f"the database of {tenant.subdomain!r} cannot be reached right now", retry_after_seconds=5
+                ) from exc
             yield session
 
     def _build(self, tenant: ResolvedTenant) -> AsyncEngine:
         if not (tenant.server_host and tenant.database_name and tenant.database_role and tenant.password_encrypted):
             raise ServiceUnavailableError(f"instance {tenant.subdomain!r} has no database yet")
-        password = self._vault.decrypt(tenant.password_encrypted, database_password_location(tenant.instance_id))
+        try:
+            password = self._vault.decrypt(tenant.password_encrypted, database_password_location(tenant.instance_id))
+        except VaultError as exc:  # an operator must act: say so in the log, not to the client
+            logger.error("tenant credentials unreadable", instance_id=str(tenant.instance_id), error=str(exc))
+            raise ServiceUnavailableError(
+                f"the database of {tenant.subdomain!r} cannot be reached right now", retry_after_seconds=60
+            ) from None
         url = server_url(
             tenant.server_host,
             tenant.server_port or 5432,

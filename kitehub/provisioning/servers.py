@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.db import libpq_dsn, normalise_url, safe_url
 from kitehub.errors import ConflictError, NotFoundError
+from kitehub.pg_admin import quote_ident
 from kitehub.platform.instances.models import Instance, InstanceStatus
 from kitehub.provisioning.models import DatabaseServer, DatabaseServerStatus
 from kitehub.provisioning.vault import SecretLocation, Vault, VaultError
@@ -197,3 +198,18 @@ async def verify_server(url: URL | str) -> None:
         await conn.close()
     if not allowed:
         raise ConflictError(f"the user of {safe_url(target)} needs SUPERUSER, or CREATEDB and CREATEROLE")
+
+
+async def harden_server(server: DatabaseServer, vault: Vault, *, also: tuple[str, ...] = ()) -> None:
+    """Take PUBLIC's CONNECT away from the databases tenant roles have no business in.
+
+    PostgreSQL grants CONNECT on every new database to PUBLIC, so a tenant role could otherwise
+    open sessions in ``postgres``, ``template1`` and (on the platform's own server) the platform
+    database. Revoking what one does not own is a no-op with a warning, not an error.
+    """
+    async with admin_connection(server, vault) as admin:
+        names = [row["datname"] for row in await admin.fetch(
+            "SELECT datname FROM pg_database WHERE datname = ANY($1::text[])", ["postgres", "template1", *also]
+        )]  # fmt: skip
+        for name in names:
+            await admin.execute(f"REVOKE CONNECT, TEMPORARY ON DATABASE {quote_ident(name)} FROM PUBLIC")

@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kitehub.errors import ServiceUnavailableError
 from kitehub.provisioning.key_rotation import key_usage, rotate_keys
 from kitehub.provisioning.router import TenantRouter
 from kitehub.provisioning.servers import register_server
@@ -39,6 +40,7 @@ async def test_rotation_re_encrypts_every_secret_and_the_old_key_can_go(
         "database_servers.admin_password_encrypted": {"rotated": 1},
     }
     assert not report.failed
+    assert report.still_on_old_keys == 0
     assert old_kid not in str(report.usage)
 
     # The old key removed from the keyring: every tenant is still reachable.
@@ -84,8 +86,10 @@ async def test_a_ciphertext_copied_to_another_row_is_refused_and_reported(
     )
     try:
         resolved = await router.resolve(f"{b.subdomain}.kitehub.localhost", None, "GET")
-        with pytest.raises(Exception, match="does not belong to this row"):
+        with pytest.raises(ServiceUnavailableError) as refused:  # a 503 for the client, details in the log
             async with router.session(resolved):
                 pass
+        assert refused.value.headers["Retry-After"]
+        assert "does not belong" not in refused.value.detail
     finally:
         await router.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import asyncpg
@@ -14,8 +15,14 @@ from kitehub.db import libpq_dsn
 from kitehub.migrate import head_revision
 from kitehub.platform.instances.models import Instance, InstanceEvent, InstanceStatus
 from kitehub.platform.registry import platform_metadata
-from kitehub.provisioning.models import ProvisioningStepStatus
-from kitehub.provisioning.provisioner import STEPS, Phase, Provisioner, ProvisioningFailedError
+from kitehub.provisioning.models import DatabaseServer, ProvisioningStepStatus
+from kitehub.provisioning.provisioner import (
+    STEPS,
+    Phase,
+    Provisioner,
+    ProvisioningFailedError,
+    ProvisioningInProgressError,
+)
 from kitehub.provisioning.teardown import deprovision, drop_orphans, find_orphans
 from kitehub.provisioning.vault import Vault
 from tests.conftest import TenantFactory, tenant_password, tenant_url
@@ -41,11 +48,12 @@ async def test_three_tenants_get_three_databases_each_owned_by_its_own_role(
     assert {tenant.schema_revision for tenant in tenants} == {head_revision("tenant")}
 
 
-async def test_a_tenant_role_cannot_connect_to_another_tenants_database(
+async def test_a_tenant_role_cannot_connect_to_any_other_database(
     make_tenant: TenantFactory,
     platform_sessions: async_sessionmaker[AsyncSession],
     vault: Vault,
     server_url: URL,
+    platform_url: URL,
 ) -> None:
     a, b = await make_tenant(), await make_tenant()
     password_a = await tenant_password(platform_sessions, vault, a.id)
@@ -63,8 +71,19 @@ async def test_a_tenant_role_cannot_connect_to_another_tenants_database(
     finally:
         await own.close()
 
-    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied for database"):
-        await asyncpg.connect(dsn=libpq_dsn(tenant_url(server_url, a, password_a).set(database=b.database_name)))
+    refused = (asyncpg.InsufficientPrivilegeError, asyncpg.InvalidAuthorizationSpecificationError)
+    for elsewhere in (b.database_name, platform_url.database, "postgres", "template1"):
+        with pytest.raises(refused):
+            await asyncpg.connect(dsn=libpq_dsn(tenant_url(server_url, a, password_a).set(database=elsewhere)))
+    # The privilege layer on its own (what protects a server whose pg_hba lets everyone try):
+    async with connect(server_url.set(database="postgres")) as admin:
+        for elsewhere in (b.database_name, platform_url.database, "postgres", "template1"):
+            assert not await admin.fetchval(
+                "SELECT has_database_privilege($1, $2, 'CONNECT')", a.database_role, elsewhere
+            )
+        assert await admin.fetchval(
+            "SELECT has_database_privilege($1, $2, 'CONNECT')", a.database_role, a.database_name
+        )
     with pytest.raises(asyncpg.InvalidPasswordError):
         await asyncpg.connect(dsn=libpq_dsn(tenant_url(server_url, a, "not-the-password")))
 
@@ -212,3 +231,87 @@ async def test_reconcile_finds_and_drops_a_hand_made_orphan(
         async with connect(server_url.set(database="postgres")) as admin:
             await admin.execute(f'DROP DATABASE IF EXISTS "{orphan}" WITH (FORCE)')
             await admin.execute(f'DROP ROLE IF EXISTS "{orphan}"')
+
+
+async def test_a_half_provisioned_database_is_closed_to_everyone_else(
+    make_tenant: TenantFactory,
+    platform_sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    server_url: URL,
+) -> None:
+    other = await make_tenant()
+
+    async def crash(step: str, phase: Phase) -> None:
+        if (step, phase) == ("database", "after"):
+            raise RuntimeError("injected")
+
+    failed = await make_tenant(provision=False)
+    with pytest.raises(ProvisioningFailedError):
+        await Provisioner(platform_sessions, vault, on_step=crash).provision(failed.id)
+    async with platform_sessions() as session:
+        row = await session.get(Instance, failed.id)
+    assert row is not None
+    assert row.status is InstanceStatus.FAILED
+    async with connect(server_url.set(database="postgres")) as admin:
+        assert await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", row.database_name)
+        for stranger in ("public", other.database_role):
+            assert not await admin.fetchval(
+                "SELECT has_database_privilege($1, $2, 'CONNECT')", stranger, row.database_name
+            )
+
+
+async def test_a_provisioning_whose_process_died_can_be_resumed(
+    make_tenant: TenantFactory, platform_sessions: async_sessionmaker[AsyncSession], vault: Vault
+) -> None:
+    """A cancelled run (a killed worker) records nothing: the instance stays PROVISIONING, and
+    retry resumes it once no provisioner holds it."""
+    started = asyncio.Event()
+
+    async def hang(step: str, phase: Phase) -> None:
+        if (step, phase) == ("database", "after"):
+            started.set()
+            await asyncio.sleep(3600)
+
+    instance = await make_tenant(provision=False)
+    running = asyncio.create_task(Provisioner(platform_sessions, vault, on_step=hang).provision(instance.id))
+    await started.wait()
+    with pytest.raises(ProvisioningInProgressError):  # a second worker may not interfere
+        await Provisioner(platform_sessions, vault).retry(instance.id)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+
+    await Provisioner(platform_sessions, vault).retry(instance.id)
+    async with platform_sessions() as session:
+        resumed = await session.get(Instance, instance.id)
+    assert resumed is not None
+    assert resumed.status is InstanceStatus.READY
+
+
+async def test_reconcile_never_drops_a_name_claimed_after_it_looked(
+    make_tenant: TenantFactory, platform_sessions: async_sessionmaker[AsyncSession], vault: Vault, server_url: URL
+) -> None:
+    """An instance placed between find and drop claims its names: drop_orphans re-checks."""
+    name = f"kh_tenant_{uuid.uuid4().hex}"
+    async with connect(server_url.set(database="postgres")) as admin:
+        await admin.execute(f'CREATE ROLE "{name}" LOGIN')
+        await admin.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
+    try:
+        async with platform_sessions() as session:
+            found = await find_orphans(session, vault)
+        assert name in found[0].databases
+        claimant = await make_tenant(provision=False)
+        async with platform_sessions() as session, session.begin():
+            row = await session.get(Instance, claimant.id)
+            assert row is not None
+            row.database_server_id = await session.scalar(select(DatabaseServer.id))
+            row.database_name = row.database_role = name
+        async with platform_sessions() as session:
+            dropped = await drop_orphans(session, vault, found)
+        assert name not in dropped
+        async with connect(server_url.set(database="postgres")) as admin:
+            assert await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+    finally:
+        async with connect(server_url.set(database="postgres")) as admin:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.execute(f'DROP ROLE IF EXISTS "{name}"')

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kitehub.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from kitehub.platform.instances.models import Instance, InstanceStatus
+from kitehub.provisioning.engine_cache import TenantConnectionsBusyError
 from kitehub.provisioning.router import APPLICATION_NAME, TenantRouter
 from kitehub.provisioning.vault import Vault
 from kitehub.tenant.health.services import tenant_health
@@ -174,3 +175,35 @@ async def _eventually(check: object, within: float = 2.0) -> None:
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.05)
+
+
+async def test_when_every_engine_is_busy_a_request_waits_then_gets_a_503(
+    make_tenant: TenantFactory, platform_sessions: async_sessionmaker[AsyncSession], vault: Vault
+) -> None:
+    first, second = await make_tenant(), await make_tenant()
+    async with _router(platform_sessions, vault, max_engines=1, pool_size=1) as router:
+        router.engines.acquire_timeout_seconds = 0.3
+        held = await router.resolve(f"{first.subdomain}.{BASE}", None, "GET")
+        other = await router.resolve(f"{second.subdomain}.{BASE}", None, "GET")
+        async with router.session(held):
+            with pytest.raises(TenantConnectionsBusyError) as busy:
+                async with router.session(other):
+                    pass
+        assert busy.value.status_code == 503
+        assert await _ask(router, second) == second.id  # free again: served
+
+
+async def test_a_tenants_custom_domain_cannot_be_redirected_by_header(
+    make_tenant: TenantFactory, platform_sessions: async_sessionmaker[AsyncSession], vault: Vault
+) -> None:
+    owner, other = await make_tenant(), await make_tenant()
+    async with platform_sessions() as session, session.begin():
+        row = await session.get(Instance, owner.id)
+        assert row is not None
+        row.custom_domain, row.custom_domain_verified_at = "truong.example.vn", datetime.now(UTC)
+    async with _router(platform_sessions, vault, max_engines=2, pool_size=1) as router:
+        with pytest.raises(InvalidInputError):
+            await router.resolve("truong.example.vn", other.subdomain, "GET")
+        assert (await router.resolve("truong.example.vn", owner.subdomain, "GET")).instance_id == owner.id
+        # a host that is nobody's custom domain (the platform under another name) takes the header
+        assert (await router.resolve("platform.example.com", other.subdomain, "GET")).instance_id == other.id

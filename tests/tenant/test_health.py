@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy.engine import URL
 
 from kitehub.app import create_app
 from kitehub.settings import Settings
 from tests.conftest import TenantFactory
+from tests.support import connect
 
 
 async def test_each_host_reaches_its_own_tenant(make_tenant: TenantFactory, settings: Settings) -> None:
@@ -34,3 +37,32 @@ async def test_unknown_and_unready_tenants_get_problems(make_tenant: TenantFacto
     assert not_ready.status_code == 503
     assert not_ready.headers["retry-after"]
     assert not_ready.json()["instance_status"] == "PROVISIONING"
+
+
+async def test_an_unreachable_tenant_database_is_a_503_not_a_500(
+    make_tenant: TenantFactory, settings: Settings, server_url: URL
+) -> None:
+    tenant = await make_tenant()
+    async with connect(server_url.set(database="postgres")) as admin:
+        await admin.execute(f'DROP DATABASE "{tenant.database_name}" WITH (FORCE)')
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        response = await client.get("/tenant/v1/health", headers={"Host": f"{tenant.subdomain}.kitehub.localhost"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-KiteHub-Instance": "bad\x00name"},
+        {"X-KiteHub-Instance": "x" * 300},
+        {"Host": "bad_name!.kitehub.localhost"},
+        {"Host": "-" * 300},
+    ],
+)
+async def test_malformed_tenant_names_are_a_404(settings: Settings, headers: dict[str, str]) -> None:
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        response = await client.get("/tenant/v1/health", headers=headers)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")

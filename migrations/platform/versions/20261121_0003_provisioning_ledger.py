@@ -62,9 +62,7 @@ def upgrade() -> None:
         sa.Column("step", sa.String(length=32), nullable=False),
         sa.Column(
             "status",
-            sa.Enum(
-                "RUNNING", "DONE", "FAILED", name="provisioning_step_status", native_enum=False, create_constraint=True
-            ),
+            sa.Enum("DONE", "FAILED", name="provisioning_step_status", native_enum=False, create_constraint=True),
             nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), server_default=sa.text("1"), nullable=False),
