@@ -105,35 +105,55 @@ class Provisioner:
                     raise
 
     async def _run(self, instance_id: uuid.UUID) -> None:
-        connections = RunConnections(self._vault, self._connection_limit, self._use_template)
-        async with connections.stack:
-            for step in STEPS:
-                await self._run_step(connections, instance_id, step)
+        """One session for the run, one commit per step.
 
-    async def _run_step(self, connections: RunConnections, instance_id: uuid.UUID, step: str) -> None:
-        async with self._sessions() as session, session.begin():
-            if step != "ready":
-                # Losing an intermediate ledger row in a crash only means that (idempotent) step
-                # runs again, so it need not wait for the disk; READY does.
-                await session.execute(text("SET LOCAL synchronous_commit = off"))
+        The run lock keeps every other provisioner (and deprovision) away, and the instance's
+        optimistic ``version`` makes any other concurrent write fail the step, so the row need not
+        be re-read and re-locked for every step.
+        """
+        connections = RunConnections(self._vault, self._connection_limit, self._use_template)
+        async with connections.stack, self._sessions() as session:
             instance = await self._locked_instance(session, instance_id)
             if instance.status is not InstanceStatus.PROVISIONING:
                 raise ConflictError(f"instance {instance.subdomain!r} is {instance.status.value}, not PROVISIONING")
-            ledger = await session.get(ProvisioningStep, (instance_id, step))
-            if ledger is not None and ledger.status is ProvisioningStepStatus.DONE:
-                return
-            try:
-                if self._on_step is not None:
-                    await self._on_step(step, "before")
-                await STEP_FUNCTIONS[step](StepContext(session, instance, connections))
-                if self._on_step is not None:
-                    await self._on_step(step, "after")
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
-                await session.rollback()
-                await self._record_failure(instance_id, step, error)
-                raise ProvisioningFailedError(instance_id, step, error) from exc
+            ledger = {
+                row.step: row
+                for row in await session.scalars(
+                    select(ProvisioningStep).where(ProvisioningStep.instance_id == instance_id)
+                )
+            }
+            await session.commit()
+            for step in STEPS:
+                if step in ledger and ledger[step].status is ProvisioningStepStatus.DONE:
+                    continue
+                await self._run_step(session, connections, instance, step, ledger.get(step))
+
+    async def _run_step(
+        self,
+        session: AsyncSession,
+        connections: RunConnections,
+        instance: Instance,
+        step: str,
+        ledger: ProvisioningStep | None,
+    ) -> None:
+        instance_id = instance.id  # the row is expired by a rollback; keep what we need first
+        if step != "ready":
+            # Losing an intermediate ledger row in a crash only means that (idempotent) step
+            # runs again, so its commit need not wait for the disk; READY's does.
+            await session.execute(text("SET LOCAL synchronous_commit = off"))
+        try:
+            if self._on_step is not None:
+                await self._on_step(step, "before")
+            await STEP_FUNCTIONS[step](StepContext(session, instance, connections))
+            if self._on_step is not None:
+                await self._on_step(step, "after")
             self._mark(session, ledger, instance_id, step, ProvisioningStepStatus.DONE, None)
+            await session.commit()
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+            await session.rollback()
+            await self._record_failure(instance_id, step, error)
+            raise ProvisioningFailedError(instance_id, step, error) from exc
 
     async def _record_failure(self, instance_id: uuid.UUID, step: str, error: str) -> None:
         async with self._sessions() as session, session.begin():
