@@ -207,3 +207,47 @@ async def test_a_tenants_custom_domain_cannot_be_redirected_by_header(
         assert (await router.resolve("truong.example.vn", owner.subdomain, "GET")).instance_id == owner.id
         # a host that is nobody's custom domain (the platform under another name) takes the header
         assert (await router.resolve("platform.example.com", other.subdomain, "GET")).instance_id == other.id
+
+
+async def test_the_router_connects_as_the_tenants_own_role(
+    make_tenant: TenantFactory, platform_sessions: async_sessionmaker[AsyncSession], vault: Vault
+) -> None:
+    tenant = await make_tenant()
+    async with _router(platform_sessions, vault, max_engines=1, pool_size=1) as router:
+        resolved = await router.resolve(f"{tenant.subdomain}.{BASE}", None, "GET")
+        async with router.session(resolved) as session:
+            user = (await session.execute(text("SELECT current_user, session_user"))).one()
+    assert tuple(user) == (tenant.database_role, tenant.database_role)
+
+
+async def test_a_lookup_racing_an_invalidation_is_not_cached(
+    make_tenant: TenantFactory,
+    platform_sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A lookup that read the row before a change was announced must not keep serving it."""
+    from kitehub.provisioning import resolution
+
+    tenant = await make_tenant()
+    cache = resolution.ResolutionCache(platform_sessions, ttl_seconds=60)
+    read, release = asyncio.Event(), asyncio.Event()
+    real_load = resolution.load_tenant
+
+    async def slow_load(session: AsyncSession, key: resolution.LookupKey) -> resolution.ResolvedTenant | None:
+        found = await real_load(session, key)
+        read.set()
+        await release.wait()
+        return found
+
+    monkeypatch.setattr(resolution, "load_tenant", slow_load)
+    key = resolution.LookupKey("subdomain", tenant.subdomain)
+    lookup = asyncio.create_task(cache.resolve(key))
+    await read.wait()
+    cache.forget_instance(tenant.id)  # the change notification arrives mid-lookup
+    release.set()
+    await lookup
+
+    monkeypatch.setattr(resolution, "load_tenant", real_load)
+    misses = cache.misses
+    await cache.resolve(key)
+    assert cache.misses == misses + 1  # looked up again, not served from the stale entry
