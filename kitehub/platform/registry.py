@@ -4,10 +4,11 @@ Alembic (autogenerate and the schema test) compares the database against this me
 """
 
 from kitehub.db import PlatformBase
-from kitehub.platform.accounts.models import Account
+from kitehub.platform.accounts.models import Account, LoginAttempts
 from kitehub.platform.audit.models import AuditLogEntry
 from kitehub.platform.branding.models import BrandingJob
 from kitehub.platform.config.models import PlatformSetting
+from kitehub.platform.idempotency.models import IdempotencyKey
 from kitehub.platform.instances.models import Instance, InstanceEvent
 from kitehub.platform.payments.models import (
     BankTransaction,
@@ -26,6 +27,8 @@ __all__ = [
     "AuditLogEntry",
     "BankTransaction",
     "BrandingJob",
+    "IdempotencyKey",
+    "LoginAttempts",
     "DatabaseServer",
     "Instance",
     "InstanceEvent",

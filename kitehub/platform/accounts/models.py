@@ -47,3 +47,15 @@ class Account(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Platfor
     failed_login_count: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginAttempts(PlatformBase):
+    """Failed logins per e-mail address, known or not (so lockout reveals no account)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (CheckConstraint("failures >= 0", name="failures_non_negative"),)
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True, comment="lower-cased")
+    failures: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,96 @@
+"""Background jobs: a procrastinate queue in the platform database.
+
+Jobs are enqueued *inside the caller's transaction* (procrastinate's own defer function, called
+through the SQLAlchemy session), so an instance and the job that provisions it are committed
+together or not at all, and the worker is woken by the queue's NOTIFY at commit. Workers run in
+``kitehub serve`` (unless ``--no-worker``) and in ``kitehub worker``, on as many machines as wanted.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import procrastinate
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kitehub.db import libpq_dsn
+
+if TYPE_CHECKING:
+    from kitehub.provisioning.vault import Vault
+    from kitehub.settings import Settings
+
+PROCRASTINATE_SCHEMA = "procrastinate"
+RUNTIME_KEY = "kitehub"
+# Modules with a ``register_tasks(app)`` function (imported by path: shared infrastructure
+# does not import the areas).
+TASK_MODULES = ("kitehub.provisioning.jobs",)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRuntime:
+    """What tasks need, handed to them by the worker (``context.additional_context``)."""
+
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    vault: Vault
+
+
+def runtime_of(context: procrastinate.JobContext) -> JobRuntime:
+    runtime: JobRuntime = context.additional_context[RUNTIME_KEY]
+    return runtime
+
+
+def job_conninfo(url: URL) -> str:
+    """libpq conninfo for procrastinate's own connections, with its schema on the search_path."""
+    return libpq_dsn(url.update_query_dict({"options": f"-c search_path={PROCRASTINATE_SCHEMA}"}))
+
+
+def create_job_app(url: URL) -> procrastinate.App:
+    connector = procrastinate.PsycopgConnector(conninfo=job_conninfo(url), min_size=1, max_size=4)
+    app = procrastinate.App(connector=connector)
+    for path in TASK_MODULES:
+        register: Callable[[procrastinate.App], None] = importlib.import_module(path).register_tasks
+        register(app)
+    return app
+
+
+async def enqueue(
+    session: AsyncSession,
+    task_name: str,
+    *,
+    queue: str,
+    args: dict[str, Any],
+    queueing_lock: str | None = None,
+) -> int:
+    """Add a job in ``session``'s transaction; it exists (and wakes a worker) once that commits.
+
+    ``queueing_lock``: at most one waiting job per lock value (a second enqueue fails).
+    """
+    await session.execute(text(f"SET LOCAL search_path TO public, {PROCRASTINATE_SCHEMA}"))
+    job_id = await session.scalar(
+        text(
+            "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, :queueing_lock,"
+            " CAST(:args AS jsonb), NULL)::procrastinate_job_to_defer_v1]))"
+        ),
+        {"queue": queue, "task": task_name, "queueing_lock": queueing_lock, "args": json.dumps(args)},
+    )
+    await session.execute(text("SET LOCAL search_path TO public"))
+    assert job_id is not None
+    return int(job_id)
+
+
+async def run_worker(app: procrastinate.App, runtime: JobRuntime, *, concurrency: int = 2) -> None:
+    """Work the queue until cancelled (signals are the caller's business)."""
+    async with app.open_async():
+        await app.run_worker_async(
+            concurrency=concurrency,
+            install_signal_handlers=False,
+            additional_context={RUNTIME_KEY: runtime},
+            delete_jobs="successful",
+        )
