@@ -5,11 +5,8 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import cast
 
-import asyncpg
 import structlog
 from litestar import Litestar
 from litestar.datastructures import MutableScopeHeaders
@@ -18,25 +15,19 @@ from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.types import HTTPScope, LifeSpanReceive, LifeSpanScope, LifeSpanSend, Message, Receive, Scope, Send
-from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import kitehub.platform.registry  # noqa: F401 - every table known before mappers configure
 from kitehub import __version__
-from kitehub.bootstrap import resolve_platform_url
-from kitehub.db import (
-    create_platform_engine,
-    libpq_dsn,
-    provide_platform_session,
-    session_factory,
-)
+from kitehub.db import provide_platform_session
 from kitehub.errors import problem_exception_handlers, problem_for_html_errors
 from kitehub.logs import configure_logging, get_logger
+from kitehub.platform.accounts.controllers import AuthController, MeController
+from kitehub.platform.accounts.dependencies import provide_current_account, provide_current_admin
+from kitehub.platform.admin.controllers import AdminController
+from kitehub.platform.audit.dependencies import provide_audit_actor
 from kitehub.platform.health.controllers import HealthController
-from kitehub.provisioning.router import TenantRouter, provide_tenant_router
-from kitehub.provisioning.servers import harden_server, register_default_server
-from kitehub.provisioning.vault import Vault
+from kitehub.platform.instances.controllers import InstanceController
+from kitehub.provisioning.router import provide_tenant_router
+from kitehub.runtime import lifespan
 from kitehub.settings import Settings, get_settings
 from kitehub.tenant.routes import tenant_router
 
@@ -99,59 +90,32 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
-def _lifespan(settings: Settings) -> Any:
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        url = await resolve_platform_url(settings, stop_embedded_with_process=True)
-        engine = create_platform_engine(url)
-        sessions = session_factory(engine)
-        vault = Vault(settings.keyring)
-        router = TenantRouter(
-            platform_sessions=sessions,
-            vault=vault,
-            base_domain=settings.base_domain,
-            max_engines=settings.router_max_engines,
-            pool_size=settings.tenant_pool_size,
-        )
-        app.state.update(platform_engine=engine, platform_sessions=sessions, vault=vault, tenant_router=router)
-        try:
-            await _register_default_server(sessions, vault, url)
-            await router.listen(libpq_dsn(url))
-            yield
-        finally:
-            await router.close()
-            await engine.dispose()
+def create_app(settings: Settings | None = None, *, with_worker: bool = False) -> Litestar:
+    """Build the API for ``settings`` (default: the process settings).
 
-    return lifespan
-
-
-async def _register_default_server(sessions: async_sessionmaker[AsyncSession], vault: Vault, url: URL) -> None:
-    """The server the platform runs on is where tenants go until an admin adds others."""
-    try:
-        async with sessions() as session, session.begin():
-            server = await register_default_server(session, vault, url)
-        await harden_server(server, vault, also=(url.database,) if url.database else ())
-    except (
-        OSError,
-        DBAPIError,
-        asyncpg.PostgresError,
-    ) as exc:  # not migrated yet, or unreachable: /health/ready says so
-        logger.warning("default database server not registered", error=type(exc).__name__)
-
-
-def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the API for ``settings`` (default: the process settings)."""
+    ``with_worker`` also works the job queue in this process (what ``kitehub serve`` does).
+    """
     settings = settings or get_settings()
     configure_logging(settings)
     return KiteHubApp(
-        route_handlers=[HealthController, tenant_router],
+        route_handlers=[
+            HealthController,
+            AuthController,
+            MeController,
+            InstanceController,
+            AdminController,
+            tenant_router,
+        ],
         dependencies={
             "platform_session": Provide(provide_platform_session),
             "tenant_router": Provide(provide_tenant_router, sync_to_thread=False),
+            "current_account": Provide(provide_current_account),
+            "current_admin": Provide(provide_current_admin),
+            "audit_actor": Provide(provide_audit_actor),
         },
         exception_handlers=problem_exception_handlers(),
         after_request=problem_for_html_errors,
-        lifespan=[_lifespan(settings)],
+        lifespan=[lifespan(settings, with_worker=with_worker)],
         openapi_config=OpenAPIConfig(
             title="KiteHub",
             version=__version__,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal
 import subprocess
 import sys
@@ -19,9 +21,12 @@ from sqlalchemy.exc import DBAPIError, InterfaceError
 from kitehub import __version__
 from kitehub.bootstrap import resolve_platform_url
 from kitehub.cli_context import cli_settings, run
-from kitehub.db import create_platform_engine, libpq_dsn, safe_url
+from kitehub.db import create_platform_engine, libpq_dsn, safe_url, session_factory
+from kitehub.jobs import JobRuntime, create_job_app, run_worker
 from kitehub.migrate import migrate_to
+from kitehub.platform.cli import admin
 from kitehub.provisioning.cli import keys, servers, tenants
+from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings
 
 T = TypeVar("T")
@@ -120,7 +125,7 @@ def serve(host: str, port: int, migrate: bool) -> None:
     resolved = settings.model_copy(update={"database_url": SecretStr(url.render_as_string(hide_password=False))})
     _exit_normally_after_signals()
     uvicorn.run(
-        create_app(resolved),
+        create_app(resolved, with_worker=worker),
         host=host,
         port=port,
         log_config=None,
@@ -163,9 +168,39 @@ def db_url() -> None:
     click.echo(libpq_dsn(_platform_url(_settings())))
 
 
+@main.command()
+@click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 64), help="Jobs at once.")
+def worker(concurrency: int) -> None:
+    """Work the job queue (provisioning...) without serving HTTP; run as many as wanted."""
+    settings = _settings()
+    url = _platform_url(settings)
+    _run(_work(settings, url, concurrency))
+
+
+async def _work(settings: Settings, url: URL, concurrency: int) -> None:
+    engine = create_platform_engine(url)
+    task = asyncio.ensure_future(
+        run_worker(
+            create_job_app(url),
+            JobRuntime(settings=settings, sessions=session_factory(engine), vault=Vault(settings.keyring)),
+            concurrency=concurrency,
+        )
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)  # finish the jobs in hand, then stop
+    click.echo(f"worker running ({concurrency} at once); stop with Ctrl+C", err=True)
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        await engine.dispose()
+
+
 main.add_command(servers)
 main.add_command(tenants)
 main.add_command(keys)
+main.add_command(admin)
 
 
 if __name__ == "__main__":  # pragma: no cover

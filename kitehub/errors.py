@@ -189,3 +189,17 @@ def problem_for_html_errors(response: Response[Any]) -> Response[Any]:
             body["request_id"] = request_id
         return Response(body, status_code=status, media_type=PROBLEM_JSON)
     return response
+
+
+class NotAuthenticatedError(KiteHubError):
+    status_code, slug, title = 401, "not-authenticated", "Authentication required"
+
+    def __init__(self, detail: str = "a valid bearer token is required") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class TooManyRequestsError(KiteHubError):
+    status_code, slug, title = 429, "too-many-requests", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after_seconds))})

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 import procrastinate
 from sqlalchemy import text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kitehub.db import libpq_dsn
+from kitehub.errors import ConflictError
 
 if TYPE_CHECKING:
     from kitehub.provisioning.vault import Vault
@@ -73,6 +75,17 @@ async def enqueue(
     ``queueing_lock``: at most one waiting job per lock value (a second enqueue fails).
     """
     await session.execute(text(f"SET LOCAL search_path TO public, {PROCRASTINATE_SCHEMA}"))
+    try:
+        job_id = await _defer(session, task_name, queue, args, queueing_lock)
+    except IntegrityError as exc:  # procrastinate's queueing lock: such a job is waiting already
+        raise ConflictError("that work is already queued") from exc
+    await session.execute(text("SET LOCAL search_path TO public"))
+    return job_id
+
+
+async def _defer(
+    session: AsyncSession, task_name: str, queue: str, args: dict[str, Any], queueing_lock: str | None
+) -> int:
     job_id = await session.scalar(
         text(
             "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, :queueing_lock,"
@@ -80,7 +93,6 @@ async def enqueue(
         ),
         {"queue": queue, "task": task_name, "queueing_lock": queueing_lock, "args": json.dumps(args)},
     )
-    await session.execute(text("SET LOCAL search_path TO public"))
     assert job_id is not None
     return int(job_id)
 

@@ -25,6 +25,7 @@ from kitehub.db import create_platform_engine, normalise_url, session_factory
 from kitehub.embedded_pg import EmbeddedServer, start_embedded_server
 from kitehub.migrate import migrate_to
 from kitehub.platform.accounts.services import ensure_owner_account
+from kitehub.platform.accounts.tokens import issue_access_token
 from kitehub.platform.instances.models import Instance
 from kitehub.platform.instances.services import create_instance
 from kitehub.provisioning.credentials import database_password_location, tenant_database_name, tenant_role_name
@@ -202,3 +203,10 @@ async def tenant_password(sessions: async_sessionmaker[AsyncSession], vault: Vau
 def tenant_url(server_url: URL, instance: Instance, password: str) -> URL:
     assert instance.database_name is not None
     return server_url.set(username=instance.database_role, password=password, database=instance.database_name)
+
+
+def bearer(settings: Settings, account_id: uuid.UUID, role: str = "owner") -> dict[str, str]:
+    """An Authorization header for ``account_id``, signed like the app signs them."""
+    assert settings.jwt_secret is not None
+    token = issue_access_token(settings.jwt_secret.get_secret_value(), account_id, role)
+    return {"Authorization": f"Bearer {token.token}"}

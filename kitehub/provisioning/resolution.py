@@ -38,6 +38,7 @@ class ResolvedTenant:
 
     instance_id: uuid.UUID
     subdomain: str
+    owner_id: uuid.UUID
     status: InstanceStatus
     subscription_status: SubscriptionStatus | None
     schema_revision: str | None
@@ -131,6 +132,7 @@ async def load_tenant(session: AsyncSession, key: LookupKey) -> ResolvedTenant |
     return ResolvedTenant(
         instance_id=instance.id,
         subdomain=instance.subdomain,
+        owner_id=instance.owner_id,
         status=instance.status,
         subscription_status=subscription_status,
         schema_revision=instance.schema_revision,

@@ -198,8 +198,13 @@ async def provide_tenant(request: Request[Any, Any, Any], state: State) -> Resol
     return await router.resolve(request.headers.get("host"), request.headers.get(INSTANCE_HEADER), request.method)
 
 
-async def provide_tenant_session(tenant: NamedDependency[ResolvedTenant], state: State) -> AsyncIterator[AsyncSession]:
-    """The tenant's own database, committed when the handler succeeds, rolled back otherwise."""
+async def provide_tenant_session(
+    tenant: NamedDependency[ResolvedTenant], tenant_caller: NamedDependency[Any], state: State
+) -> AsyncIterator[AsyncSession]:
+    """The tenant's own database for an authorised caller; committed when the handler succeeds.
+
+    Depending on ``tenant_caller`` makes every route that touches tenant data authenticated.
+    """
     router: TenantRouter = state.tenant_router
     async with router.session(tenant) as session, committing(session):
         yield session

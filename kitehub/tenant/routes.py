@@ -4,10 +4,15 @@ from litestar import Router
 from litestar.di import Provide
 
 from kitehub.provisioning.router import provide_tenant, provide_tenant_session
+from kitehub.tenant.auth import provide_tenant_caller
 from kitehub.tenant.health.controllers import TenantHealthController
 
 tenant_router = Router(
     path="/tenant/v1",
     route_handlers=[TenantHealthController],
-    dependencies={"tenant": Provide(provide_tenant), "tenant_session": Provide(provide_tenant_session)},
+    dependencies={
+        "tenant": Provide(provide_tenant),
+        "tenant_caller": Provide(provide_tenant_caller),
+        "tenant_session": Provide(provide_tenant_session),
+    },
 )

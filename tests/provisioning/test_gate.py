@@ -18,7 +18,9 @@ from kitehub.provisioning.resolution import LookupKey, ResolvedTenant, lookup_ke
 
 
 def _tenant(status: I, subscription: S | None = S.TRIAL) -> ResolvedTenant:
-    return ResolvedTenant(uuid.uuid4(), "acme", status, subscription, "t0001", None, None, None, None, None, None)
+    return ResolvedTenant(
+        uuid.uuid4(), "acme", uuid.uuid4(), status, subscription, "t0001", None, None, None, None, None, None
+    )
 
 
 @pytest.mark.parametrize(

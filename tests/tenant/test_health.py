@@ -8,7 +8,7 @@ from sqlalchemy.engine import URL
 
 from kitehub.app import create_app
 from kitehub.settings import Settings
-from tests.conftest import TenantFactory
+from tests.conftest import TenantFactory, bearer
 from tests.support import connect
 
 
@@ -16,14 +16,20 @@ async def test_each_host_reaches_its_own_tenant(make_tenant: TenantFactory, sett
     tenants = [await make_tenant() for _ in range(3)]
     async with AsyncTestClient(app=create_app(settings)) as client:
         for tenant in tenants:
-            response = await client.get("/tenant/v1/health", headers={"Host": f"{tenant.subdomain}.kitehub.localhost"})
+            response = await client.get(
+                "/tenant/v1/health",
+                headers={"Host": f"{tenant.subdomain}.kitehub.localhost", **bearer(settings, tenant.owner_id)},
+            )
             assert response.status_code == 200, response.text
             assert response.json() == {
                 "instance": str(tenant.id),
                 "subdomain": tenant.subdomain,
                 "schema_revision": tenant.schema_revision,
             }
-        by_header = await client.get("/tenant/v1/health", headers={"X-KiteHub-Instance": tenants[0].subdomain})
+        by_header = await client.get(
+            "/tenant/v1/health",
+            headers={"X-KiteHub-Instance": tenants[0].subdomain, **bearer(settings, tenants[0].owner_id)},
+        )
         assert by_header.json()["instance"] == str(tenants[0].id)
 
 
@@ -46,7 +52,10 @@ async def test_an_unreachable_tenant_database_is_a_503_not_a_500(
     async with connect(server_url.set(database="postgres")) as admin:
         await admin.execute(f'DROP DATABASE "{tenant.database_name}" WITH (FORCE)')
     async with AsyncTestClient(app=create_app(settings)) as client:
-        response = await client.get("/tenant/v1/health", headers={"Host": f"{tenant.subdomain}.kitehub.localhost"})
+        response = await client.get(
+            "/tenant/v1/health",
+            headers={"Host": f"{tenant.subdomain}.kitehub.localhost", **bearer(settings, tenant.owner_id)},
+        )
     assert response.status_code == 503
     assert response.headers["retry-after"]
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -66,3 +75,18 @@ async def test_malformed_tenant_names_are_a_404(settings: Settings, headers: dic
         response = await client.get("/tenant/v1/health", headers=headers)
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_tenant_routes_need_the_owners_token(make_tenant: TenantFactory, settings: Settings) -> None:
+    import uuid
+
+    tenant = await make_tenant()
+    host = {"Host": f"{tenant.subdomain}.kitehub.localhost"}
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        anonymous = await client.get("/tenant/v1/health", headers=host)
+        forged = await client.get("/tenant/v1/health", headers={**host, "Authorization": "Bearer not.a.jwt"})
+        stranger = await client.get("/tenant/v1/health", headers={**host, **bearer(settings, uuid.uuid4())})
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    assert forged.status_code == 401
+    assert stranger.status_code == 401  # a token for an account that does not exist

@@ -1,16 +1,50 @@
-"""Accounts, as far as provisioning from the command line needs them."""
+"""Accounts: sign-up, log-in (with throttling per e-mail) and admin bootstrap."""
 
 from __future__ import annotations
 
+import math
+import re
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.platform.accounts.models import Account, AccountRole
+from kitehub.errors import ConflictError, InvalidInputError, KiteHubError, TooManyRequestsError
+from kitehub.platform.accounts.models import Account, AccountRole, LoginAttempts
+from kitehub.platform.accounts.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from kitehub.platform.audit.services import AuditActor, record
 
 # A hash no password verifies against: the account exists but cannot log in until a password is set.
 UNUSABLE_PASSWORD_HASH = "!unusable"  # noqa: S105 - a marker, not a password
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+FREE_FAILURES = 5
+LOCKOUT_BASE = timedelta(seconds=30)
+LOCKOUT_MAX = timedelta(minutes=15)
+
+
+class InvalidCredentialsError(KiteHubError):
+    status_code, slug, title = 401, "invalid-credentials", "Invalid e-mail or password"
+
+
+def normalise_email(email: str) -> str:
+    value = email.strip()
+    if len(value) > 320 or not EMAIL_PATTERN.match(value):
+        raise InvalidInputError(
+            "not a valid e-mail address",
+            extra={"errors": [{"field": "email", "message": "not a valid e-mail address", "source": "body"}]},
+        )
+    return value
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH or not password.strip():
+        raise InvalidInputError(
+            f"a password has at least {MIN_PASSWORD_LENGTH} characters",
+            extra={"errors": [{"field": "password", "message": "too short", "source": "body"}]},
+        )
 
 
 async def find_account_by_email(session: AsyncSession, email: str) -> Account | None:
@@ -19,13 +53,77 @@ async def find_account_by_email(session: AsyncSession, email: str) -> Account | 
     )
 
 
+async def create_account(
+    session: AsyncSession, *, email: str, password: str, full_name: str, role: AccountRole = AccountRole.OWNER
+) -> Account:
+    email = normalise_email(email)
+    check_password_strength(password)
+    if not full_name.strip():
+        raise InvalidInputError(
+            "a full name is required", extra={"errors": [{"field": "full_name", "message": "blank", "source": "body"}]}
+        )
+    if await find_account_by_email(session, email) is not None:
+        raise ConflictError("an account with this e-mail address exists", extra={"field": "email"})
+    account = Account(
+        id=uuid.uuid4(), email=email, full_name=full_name.strip(), password_hash=hash_password(password), role=role
+    )
+    session.add(account)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent sign-up with the same address
+        raise ConflictError("an account with this e-mail address exists", extra={"field": "email"}) from exc
+    return account
+
+
+async def signup(session: AsyncSession, actor: AuditActor, email: str, password: str, full_name: str) -> Account:
+    account = await create_account(session, email=email, password=password, full_name=full_name)
+    await record(
+        session, actor.as_account(account), "account.signup", "account", account.id,
+        after={"email": account.email, "role": account.role.value},
+    )  # fmt: skip
+    await session.refresh(account)
+    return account
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> Account:
+    """The account for these credentials, or 401; 429 (Retry-After) while the address is locked.
+
+    Failures are counted per lower-cased address whether or not an account has it, and are
+    committed before the error is raised (the request's own transaction is rolled back).
+    """
+    key = email.strip().lower()[:320]
+    now = datetime.now(UTC)
+    await session.execute(insert(LoginAttempts).values(email=key).on_conflict_do_nothing())
+    attempts = await session.get(LoginAttempts, key, with_for_update=True, populate_existing=True)
+    assert attempts is not None
+    if attempts.locked_until is not None and attempts.locked_until > now:
+        wait = math.ceil((attempts.locked_until - now).total_seconds())
+        await session.commit()
+        raise TooManyRequestsError("too many failed logins for this address; try again later", retry_after_seconds=wait)
+    account = await find_account_by_email(session, key)
+    usable = account is not None and account.is_active
+    if not verify_password(account.password_hash if usable and account else None, password) or account is None:
+        attempts.failures += 1
+        attempts.last_failure_at = now
+        if attempts.failures >= FREE_FAILURES:
+            attempts.locked_until = now + min(LOCKOUT_MAX, LOCKOUT_BASE * 2 ** (attempts.failures - FREE_FAILURES))
+        await session.commit()
+        raise InvalidCredentialsError("the e-mail address or the password is wrong")
+    await session.delete(attempts)
+    account.last_login_at = now
+    if needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    await session.flush()
+    return account
+
+
 async def ensure_owner_account(session: AsyncSession, email: str, full_name: str | None = None) -> Account:
     """The live account with ``email``, created (without a usable password) when missing."""
     account = await find_account_by_email(session, email)
     if account is None:
         account = Account(
             id=uuid.uuid4(),
-            email=email.strip(),
+            email=normalise_email(email),
             full_name=full_name or email.split("@")[0],
             password_hash=UNUSABLE_PASSWORD_HASH,
             role=AccountRole.OWNER,
@@ -33,3 +131,12 @@ async def ensure_owner_account(session: AsyncSession, email: str, full_name: str
         session.add(account)
         await session.flush()
     return account
+
+
+async def bootstrap_admin(session: AsyncSession, email: str, password: str) -> Account | None:
+    """Create the first admin from configuration, once: nothing happens when an admin exists."""
+    if await session.scalar(select(Account.id).where(Account.role == AccountRole.ADMIN).limit(1)):
+        return None
+    return await create_account(
+        session, email=email, password=password, full_name="Platform admin", role=AccountRole.ADMIN
+    )

@@ -1,4 +1,5 @@
-"""Creating instances: the instance row, its trial subscription and its storage account, at once."""
+"""Instances as their owners change them: creation (with its trial and its provisioning job),
+updates, the bank account, deletion. Every change is audited in its own transaction."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import ConflictError, InvalidInputError, NotFoundError
-from kitehub.platform.instances.lifecycle import record_creation
+from kitehub.jobs import enqueue
+from kitehub.platform.audit.services import AuditActor, record
+from kitehub.platform.idempotency.services import StoredAnswer, check_key, fingerprint, remember, replay
+from kitehub.platform.instances.banks import banks_by_bin
+from kitehub.platform.instances.lifecycle import record_creation, transition
 from kitehub.platform.instances.models import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN, Instance, InstanceStatus
+from kitehub.platform.instances.schemas import CreateInstanceRequest
+from kitehub.platform.instances.views import instance_snapshot, instance_views
 from kitehub.platform.storage.models import StorageUsage
 from kitehub.platform.subscriptions.models import Subscription, SubscriptionHistory, SubscriptionStatus
 from kitehub.platform.tiers.models import Tier
+from kitehub.provisioning import jobs as provisioning_jobs
 
 _SUBDOMAIN = re.compile(SUBDOMAIN_PATTERN)
 
@@ -87,3 +95,159 @@ async def create_instance(
     except IntegrityError as exc:  # a concurrent create took the subdomain between check and insert
         raise ConflictError(f"the subdomain {subdomain!r} is taken", extra={"field": "subdomain"}) from exc
     return instance
+
+
+CUSTOM_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+async def request_instance(
+    session: AsyncSession,
+    actor: AuditActor,
+    *,
+    owner_id: uuid.UUID,
+    subdomain: str,
+    organization_name: str,
+    tier_code: str,
+    trial_days: int,
+) -> Instance:
+    """Create the instance and queue its provisioning in one transaction (both or neither)."""
+    instance = await create_instance(
+        session,
+        owner_id=owner_id,
+        subdomain=subdomain.strip().lower(),
+        organization_name=organization_name.strip(),
+        tier_code=tier_code.strip().upper(),
+        trial_days=trial_days,
+        actor_id=actor.account_id,
+    )
+    await enqueue(
+        session,
+        provisioning_jobs.PROVISION,
+        queue=provisioning_jobs.QUEUE,
+        args={"instance_id": str(instance.id)},
+        queueing_lock=f"provision:{instance.id}",
+    )
+    await record(session, actor, "instance.create", "instance", instance.id, after=instance_snapshot(instance))
+    return instance
+
+
+async def update_instance(
+    session: AsyncSession,
+    actor: AuditActor,
+    instance: Instance,
+    *,
+    organization_name: str | None,
+    custom_domain: str | None,
+    base_domain: str,
+) -> Instance:
+    before = instance_snapshot(instance)
+    if organization_name is not None:
+        if not organization_name.strip():
+            raise _invalid("organization_name", "blank")
+        instance.organization_name = organization_name.strip()
+    if custom_domain is not None:
+        domain = custom_domain.strip().lower().rstrip(".") or None
+        if domain is not None:
+            if not CUSTOM_DOMAIN.match(domain):
+                raise _invalid("custom_domain", "not a domain name")
+            if domain == base_domain or domain.endswith("." + base_domain):
+                raise _invalid("custom_domain", f"must be outside {base_domain}")
+            taken = await session.scalar(
+                select(Instance.id).where(
+                    Instance.custom_domain == domain, Instance.deleted_at.is_(None), Instance.id != instance.id
+                )
+            )
+            if taken:
+                raise ConflictError(
+                    f"the domain {domain!r} belongs to another instance", extra={"field": "custom_domain"}
+                )
+        if domain != instance.custom_domain:
+            instance.custom_domain = domain
+            instance.custom_domain_verified_at = None  # a new domain must be verified again
+    await _flush_or_conflict(session, "custom_domain")
+    await record(session, actor, "instance.update", "instance", instance.id,
+                 before=before, after=instance_snapshot(instance))  # fmt: skip
+    return instance
+
+
+async def set_bank_account(
+    session: AsyncSession,
+    actor: AuditActor,
+    instance: Instance,
+    *,
+    bank_code: str,
+    account_number: str,
+    account_name: str,
+    qr_template: str | None,
+) -> Instance:
+    if bank_code not in banks_by_bin():
+        raise _invalid("bank_code", "not a bank BIN of the State Bank of Vietnam list")
+    if not re.fullmatch(r"[0-9]{1,19}", account_number):
+        raise _invalid("account_number", "1-19 digits")
+    if not account_name.strip():
+        raise _invalid("account_name", "blank")
+    before = instance_snapshot(instance)
+    instance.bank_bin, instance.bank_account_number = bank_code, account_number
+    instance.bank_account_name = account_name.strip()
+    instance.qr_template = qr_template.strip() if qr_template and qr_template.strip() else None
+    await session.flush()
+    await record(session, actor, "instance.bank_account", "instance", instance.id,
+                 before=before, after=instance_snapshot(instance))  # fmt: skip
+    return instance
+
+
+async def delete_instance(session: AsyncSession, actor: AuditActor, instance: Instance) -> Instance:
+    """Soft delete: the tenant is unreachable at once (every process is notified); data is kept."""
+    before = instance_snapshot(instance)
+    if instance.status is InstanceStatus.PROVISIONING:
+        raise ConflictError("the instance is being provisioned; delete it once that has finished")
+    transition(session, instance, InstanceStatus.DELETED, actor_id=actor.account_id, reason="deleted")
+    await session.flush()
+    await record(session, actor, "instance.delete", "instance", instance.id,
+                 before=before, after=instance_snapshot(instance))  # fmt: skip
+    return instance
+
+
+def _invalid(field: str, message: str) -> InvalidInputError:
+    return InvalidInputError(
+        f"{field}: {message}", extra={"errors": [{"field": field, "message": message, "source": "body"}]}
+    )
+
+
+async def _flush_or_conflict(session: AsyncSession, field: str) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise ConflictError(f"{field} is taken", extra={"field": field}) from exc
+
+
+async def request_instance_once(
+    session: AsyncSession,
+    actor: AuditActor,
+    *,
+    owner_id: uuid.UUID,
+    body: CreateInstanceRequest,
+    idempotency_key: str | None,
+    trial_days: int,
+    base_domain: str,
+) -> StoredAnswer:
+    """``request_instance`` behind an Idempotency-Key: a repeat gets the first answer."""
+    key = check_key(idempotency_key)
+    request_fingerprint = fingerprint(body.model_dump())
+    if key is not None and (stored := await replay(session, owner_id, "instances.create", key, request_fingerprint)):
+        return stored
+    instance = await request_instance(
+        session,
+        actor,
+        owner_id=owner_id,
+        subdomain=body.subdomain,
+        organization_name=body.organization_name,
+        tier_code=body.tier,
+        trial_days=trial_days,
+    )
+    await session.refresh(instance)
+    view = (await instance_views(session, [instance], base_domain))[0]
+    answer = StoredAnswer(202, view.model_dump(mode="json"), {"Location": f"/api/v1/instances/{instance.id}"})
+    if key is not None:
+        await remember(session, owner_id, "instances.create", key, request_fingerprint, answer)
+    return answer

@@ -31,6 +31,7 @@ def upgrade() -> None:
     # A multi-statement script with dollar-quoted bodies: run it through the driver's simple
     # query protocol (asyncpg's execute without arguments), not as a prepared statement.
     driver_connection = op.get_bind().connection.driver_connection
+    assert driver_connection is not None
     await_only(driver_connection.execute(SchemaManager.get_schema()))
     op.execute("SET LOCAL search_path TO public")
 

@@ -1,0 +1,54 @@
+"""Admin request and response bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from kitehub.platform.accounts.schemas import StrictBody
+
+
+class SuspendRequest(StrictBody):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class AuditEntryResponse(BaseModel):
+    id: int
+    occurred_at: datetime
+    actor_id: uuid.UUID | None
+    actor_role: str
+    action: str
+    target_type: str
+    target_id: str | None
+    ip: str | None
+    user_agent: str | None
+    request_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryResponse]
+    total: int
+    limit: int
+    offset: int
+
+
+class DatabaseServerRequest(StrictBody):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    url: str = Field(max_length=2000, description="postgresql://admin:password@host:5432/postgres")
+    max_tenants: int = Field(default=500, ge=1, le=1_000_000)
+
+
+class DatabaseServerResponse(BaseModel):
+    id: uuid.UUID
+    name: str
+    host: str
+    port: int
+    admin_username: str
+    status: str
+    max_tenants: int
+    tenants: int

@@ -1,0 +1,78 @@
+"""``Idempotency-Key``: the same key and body get the first answer again; another body gets 409."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitehub.errors import ConflictError, InvalidInputError
+from kitehub.platform.idempotency.models import IdempotencyKey
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    status_code: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+def fingerprint(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def check_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInputError(
+            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters",
+            extra={"errors": [{"field": "idempotency-key", "message": "invalid", "source": "header"}]},
+        )
+    return key
+
+
+async def replay(
+    session: AsyncSession, account_id: uuid.UUID, scope: str, key: str, request_fingerprint: str
+) -> StoredAnswer | None:
+    stored = await session.get(IdempotencyKey, (account_id, scope, key))
+    if stored is None:
+        return None
+    if stored.request_fingerprint != request_fingerprint:
+        raise ConflictError(
+            "this Idempotency-Key was used with a different request", extra={"field": "idempotency-key"}
+        )
+    return StoredAnswer(stored.status_code, stored.response, stored.headers)
+
+
+async def remember(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    scope: str,
+    key: str,
+    request_fingerprint: str,
+    answer: StoredAnswer,
+) -> None:
+    """Stored in the creating transaction: the answer exists exactly when the resource does."""
+    session.add(
+        IdempotencyKey(
+            account_id=account_id,
+            scope=scope,
+            key=key,
+            request_fingerprint=request_fingerprint,
+            status_code=answer.status_code,
+            response=answer.body,
+            headers=answer.headers,
+        )
+    )
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # the same key, in a request running at this very moment
+        raise ConflictError("a request with this Idempotency-Key is already in progress") from exc

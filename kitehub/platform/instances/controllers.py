@@ -1,0 +1,144 @@
+"""``/api/v1/instances``: an owner's own instances (anyone else's do not exist: 404)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitehub.platform.accounts.models import Account
+from kitehub.platform.audit.services import AuditActor
+from kitehub.platform.instances.queries import InstanceFilter, owned_instance, page_of_instances
+from kitehub.platform.instances.schemas import (
+    BankAccountRequest,
+    CreateInstanceRequest,
+    InstancePage,
+    InstanceResponse,
+    UpdateInstanceRequest,
+)
+from kitehub.platform.instances.services import (
+    delete_instance,
+    request_instance_once,
+    set_bank_account,
+    update_instance,
+)
+from kitehub.platform.instances.views import instance_views
+
+Limit = Annotated[int, QueryParameter(ge=1, le=100, description="page size")]
+Offset = Annotated[int, QueryParameter(ge=0)]
+
+
+class InstanceController(Controller):
+    path = "/api/v1/instances"
+    tags = ["instances"]  # noqa: RUF012 - Litestar declares it as an instance attribute
+
+    @post(summary="Create an instance; provisioning runs in the background", status_code=202)
+    async def create(
+        self,
+        data: JSONBody[CreateInstanceRequest],
+        current_account: NamedDependency[Account],
+        audit_actor: NamedDependency[AuditActor],
+        platform_session: NamedDependency[AsyncSession],
+        state: State,
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)] = None,
+    ) -> Response[InstanceResponse]:
+        answer = await request_instance_once(
+            platform_session,
+            audit_actor.as_account(current_account),
+            owner_id=current_account.id,
+            body=data,
+            idempotency_key=idempotency_key,
+            trial_days=state.settings.trial_days,
+            base_domain=state.settings.base_domain,
+        )
+        return Response(answer.body, status_code=answer.status_code, headers=answer.headers)  # type: ignore[arg-type]
+
+    @get(summary="The caller's instances")
+    async def list_own(
+        self,
+        current_account: NamedDependency[Account],
+        platform_session: NamedDependency[AsyncSession],
+        state: State,
+        limit: Limit = 20,
+        offset: Offset = 0,
+    ) -> InstancePage:
+        rows, total = await page_of_instances(
+            platform_session, InstanceFilter(owner_id=current_account.id), limit=limit, offset=offset
+        )
+        items = await instance_views(platform_session, rows, state.settings.base_domain)
+        return InstancePage(items=items, total=total, limit=limit, offset=offset)
+
+    @get("/{instance_id:uuid}", summary="One of the caller's instances")
+    async def get_one(
+        self,
+        instance_id: FromPath[uuid.UUID],
+        current_account: NamedDependency[Account],
+        platform_session: NamedDependency[AsyncSession],
+        state: State,
+    ) -> InstanceResponse:
+        instance = await owned_instance(platform_session, current_account.id, instance_id)
+        return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]
+
+    @patch("/{instance_id:uuid}", summary="Rename, or set or remove the custom domain")
+    async def update(
+        self,
+        instance_id: FromPath[uuid.UUID],
+        data: JSONBody[UpdateInstanceRequest],
+        current_account: NamedDependency[Account],
+        audit_actor: NamedDependency[AuditActor],
+        platform_session: NamedDependency[AsyncSession],
+        state: State,
+    ) -> InstanceResponse:
+        instance = await owned_instance(platform_session, current_account.id, instance_id)
+        await update_instance(
+            platform_session,
+            audit_actor.as_account(current_account),
+            instance,
+            organization_name=data.organization_name,
+            custom_domain=data.custom_domain,
+            base_domain=state.settings.base_domain,
+        )
+        await platform_session.refresh(instance)
+        return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]
+
+    @put("/{instance_id:uuid}/bank-account", summary="Where the school's enrollment payments go")
+    async def bank_account(
+        self,
+        instance_id: FromPath[uuid.UUID],
+        data: JSONBody[BankAccountRequest],
+        current_account: NamedDependency[Account],
+        audit_actor: NamedDependency[AuditActor],
+        platform_session: NamedDependency[AsyncSession],
+        state: State,
+    ) -> InstanceResponse:
+        instance = await owned_instance(platform_session, current_account.id, instance_id)
+        await set_bank_account(
+            platform_session,
+            audit_actor.as_account(current_account),
+            instance,
+            bank_code=data.bank_code,
+            account_number=data.account_number,
+            account_name=data.account_name,
+            qr_template=data.qr_template,
+        )
+        await platform_session.refresh(instance)
+        return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]
+
+    @delete("/{instance_id:uuid}", summary="Delete (soft): the school is unreachable at once", status_code=200)
+    async def remove(
+        self,
+        instance_id: FromPath[uuid.UUID],
+        current_account: NamedDependency[Account],
+        audit_actor: NamedDependency[AuditActor],
+        platform_session: NamedDependency[AsyncSession],
+        state: State,
+    ) -> InstanceResponse:
+        instance = await owned_instance(platform_session, current_account.id, instance_id)
+        await delete_instance(platform_session, audit_actor.as_account(current_account), instance)
+        await platform_session.refresh(instance)
+        return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]

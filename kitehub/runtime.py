@@ -1,0 +1,89 @@
+"""What a running KiteHub process holds: the platform engine, the vault, the tenant router and,
+optionally, a job worker. Set up and torn down by the app's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from litestar import Litestar
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import kitehub.platform.registry  # noqa: F401 - every table known before mappers configure
+from kitehub.bootstrap import resolve_platform_url
+from kitehub.db import create_platform_engine, libpq_dsn, session_factory
+from kitehub.errors import KiteHubError
+from kitehub.jobs import JobRuntime, create_job_app, run_worker
+from kitehub.logs import get_logger
+from kitehub.platform.accounts.services import bootstrap_admin
+from kitehub.provisioning.router import TenantRouter
+from kitehub.provisioning.servers import harden_server, register_default_server
+from kitehub.provisioning.vault import Vault
+from kitehub.settings import Settings
+
+logger = get_logger(__name__)
+
+
+def lifespan(settings: Settings, *, with_worker: bool) -> Any:
+    @asynccontextmanager
+    async def run(app: Litestar) -> AsyncIterator[None]:
+        url = await resolve_platform_url(settings, stop_embedded_with_process=True)
+        engine = create_platform_engine(url)
+        sessions = session_factory(engine)
+        vault = Vault(settings.keyring)
+        router = TenantRouter(
+            platform_sessions=sessions,
+            vault=vault,
+            base_domain=settings.base_domain,
+            max_engines=settings.router_max_engines,
+            pool_size=settings.tenant_pool_size,
+        )
+        app.state.update(settings=settings, platform_engine=engine, platform_sessions=sessions, vault=vault,
+                         tenant_router=router)  # fmt: skip
+        worker: asyncio.Task[None] | None = None
+        try:
+            await _prepare_platform(settings, sessions, vault, url)
+            await router.listen(libpq_dsn(url))
+            if with_worker:
+                runtime = JobRuntime(settings=settings, sessions=sessions, vault=vault)
+                worker = asyncio.create_task(run_worker(create_job_app(url), runtime))
+            yield
+        finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            await router.close()
+            await engine.dispose()
+
+    return run
+
+
+async def _prepare_platform(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], vault: Vault, url: URL
+) -> None:
+    """Register (and lock down) the server the platform runs on; create the configured first admin.
+
+    Skipped with a warning when the database is not migrated or reachable yet: /health/ready says so.
+    """
+    try:
+        async with sessions() as session, session.begin():
+            server = await register_default_server(session, vault, url)
+        await harden_server(server, vault, also=(url.database,) if url.database else ())
+        if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
+            async with sessions() as session, session.begin():
+                admin = await bootstrap_admin(
+                    session, settings.bootstrap_admin_email, settings.bootstrap_admin_password.get_secret_value()
+                )
+            if admin is not None:
+                logger.info("bootstrap admin created", email=admin.email)
+    except (OSError, DBAPIError, asyncpg.PostgresError) as exc:
+        logger.warning("platform database not ready; skipped start-up registration", error=type(exc).__name__)
+    except KiteHubError as exc:
+        logger.error("bootstrap admin not created", error=exc.detail)
