@@ -111,7 +111,8 @@ def main() -> None:
     show_default=True,
     help="Upgrade the platform database first.",
 )
-def serve(host: str, port: int, migrate: bool) -> None:
+@click.option("--worker/--no-worker", "with_worker", default=True, show_default=True, help="Also work the job queue.")
+def serve(host: str, port: int, migrate: bool, with_worker: bool) -> None:
     """Run the platform API (on the embedded PostgreSQL unless KITEHUB_DATABASE_URL is set)."""
     import uvicorn
 
@@ -125,7 +126,7 @@ def serve(host: str, port: int, migrate: bool) -> None:
     resolved = settings.model_copy(update={"database_url": SecretStr(url.render_as_string(hide_password=False))})
     _exit_normally_after_signals()
     uvicorn.run(
-        create_app(resolved, with_worker=worker),
+        create_app(resolved, with_worker=with_worker),
         host=host,
         port=port,
         log_config=None,
