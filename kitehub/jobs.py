@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import procrastinate
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
@@ -50,7 +51,7 @@ def runtime_of(context: procrastinate.JobContext) -> JobRuntime:
 
 def job_conninfo(url: URL) -> str:
     """libpq conninfo for procrastinate's own connections, with its schema on the search_path."""
-    return libpq_dsn(url.update_query_dict({"options": f"-c search_path={PROCRASTINATE_SCHEMA}"}))
+    return make_conninfo(libpq_dsn(url), options=f"-c search_path={PROCRASTINATE_SCHEMA}")
 
 
 def create_job_app(url: URL) -> procrastinate.App:

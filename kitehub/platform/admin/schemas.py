@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, IPvAnyAddress
 
 from kitehub.platform.accounts.schemas import StrictBody
 
@@ -23,7 +23,7 @@ class AuditEntryResponse(BaseModel):
     action: str
     target_type: str
     target_id: str | None
-    ip: str | None
+    ip: IPvAnyAddress | None
     user_agent: str | None
     request_id: str | None
     before: dict[str, Any] | None
