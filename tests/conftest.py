@@ -210,3 +210,27 @@ def bearer(settings: Settings, account_id: uuid.UUID, role: str = "owner") -> di
     assert settings.jwt_secret is not None
     token = issue_access_token(settings.jwt_secret.get_secret_value(), account_id, role)
     return {"Authorization": f"Bearer {token.token}"}
+
+
+@pytest.fixture
+async def worker_client(settings: Settings, platform_url: URL, server_url: URL) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """The app with its job worker, as ``kitehub serve`` runs it; tenant databases dropped after."""
+    async with AsyncTestClient(app=create_app(settings, with_worker=True)) as test_client:
+        yield test_client
+    async with connect(platform_url) as platform:
+        names = [row["database_name"] for row in await platform.fetch("SELECT database_name FROM instances")]
+    async with connect(server_url.set(database="postgres")) as admin:
+        for name in filter(None, names):
+            await pg_admin.drop_database(admin, name)
+            await admin.execute(f"DROP ROLE IF EXISTS {pg_admin.quote_ident(name)}")
+
+
+async def wait_for_status(client: AsyncTestClient, headers: dict[str, str], instance_id: str, status: str) -> dict:  # type: ignore[type-arg]
+    """Poll the instance like a user would, until it reaches ``status`` (at most 30 s)."""
+    for _ in range(300):
+        response = await client.get(f"/api/v1/instances/{instance_id}", headers=headers)
+        if response.status_code == 200 and response.json()["status"] == status:
+            body: dict = response.json()  # type: ignore[type-arg]
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"instance {instance_id} never became {status}: {response.text}")
