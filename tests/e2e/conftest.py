@@ -36,15 +36,23 @@ def _free_port() -> int:
         return port
 
 
+BOOTSTRAP_ADMIN = ("admin@kitehub.test", "bootstrap-admin-password")
+
+
 @pytest.fixture
 def running_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """``kitehub serve`` on a fresh data dir; its first start creates the configured admin."""
     port = _free_port()
     data_dir = tmp_path / "data"
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(KITEHUB), "serve", "--port", str(port)],
-            env=clean_env(KITEHUB_DATA_DIR=str(data_dir)),
+            env=clean_env(
+                KITEHUB_DATA_DIR=str(data_dir),
+                KITEHUB_BOOTSTRAP_ADMIN_EMAIL=BOOTSTRAP_ADMIN[0],
+                KITEHUB_BOOTSTRAP_ADMIN_PASSWORD=BOOTSTRAP_ADMIN[1],
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
