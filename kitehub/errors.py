@@ -12,10 +12,12 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import DataError, DBAPIError
 
 from kitehub.logs import get_logger
 
@@ -127,7 +129,7 @@ def _field_errors(extra: Any) -> list[dict[str, Any]]:
             errors.append(
                 {
                     "field": item.get("key") or "body",
-                    "message": str(item.get("message", "invalid value")),
+                    "message": str(item.get("message", "invalid value")).removeprefix("Value error, "),
                     "source": str(item.get("source", "body")),
                 }
             )
@@ -168,8 +170,30 @@ def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
+def _database_refused_input(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    """Input the database cannot store (a NUL in a filter, a number out of range) that slipped
+    past validation is the client's to fix: 422, logged so the gap in validation gets closed."""
+    if not _is_data_error(exc):
+        return _unexpected_error(request, exc)
+    logger.warning("database refused input", path=request.url.path, error=type(exc.orig).__name__)
+    return problem_response(
+        request,
+        status=422,
+        slug="validation-error",
+        title="Request validation failed",
+        detail="a value in the request cannot be stored or searched for",
+        extra={"errors": []},
+    )
+
+
+def _is_data_error(exc: DBAPIError) -> bool:
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    return isinstance(exc, DataError) or isinstance(cause, asyncpg.DataError | asyncpg.CharacterNotInRepertoireError)
+
+
 def problem_exception_handlers() -> ExceptionHandlersMap:
     return {
+        DBAPIError: _database_refused_input,
         KiteHubError: _kitehub_error,
         ValidationException: _validation_error,
         HTTPException: _http_error,

@@ -108,3 +108,24 @@ async def test_database_servers(
         "/api/v1/admin/database-servers", json={"name": "fourth", "url": "mysql://x@h/db"}, headers=admin
     )
     assert bad.status_code == 422
+
+
+async def test_nul_characters_are_422_not_500(
+    client: AsyncTestClient[Any], platform_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    owner = await owner_headers(client)
+    admin = await admin_headers(client, platform_sessions)
+    in_body = await client.post(
+        "/api/v1/instances", json={"subdomain": "okay-name", "organization_name": "A\x00B"}, headers=owner
+    )
+    assert in_body.status_code == 422
+    assert in_body.json()["errors"][0] == {
+        "field": "organization_name",
+        "message": "must not contain NUL characters",
+        "source": "body",
+    }
+    in_login = await client.post("/api/v1/auth/login", json={"email": "a\x00@b.vn", "password": "x"})
+    assert in_login.status_code == 422
+    in_query = await client.get("/api/v1/admin/audit-log?action=a%00b", headers=admin)
+    assert in_query.status_code == 422
+    assert in_query.headers["content-type"].startswith("application/problem+json")

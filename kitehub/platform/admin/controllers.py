@@ -30,7 +30,7 @@ from kitehub.platform.instances.schemas import InstancePage, InstanceResponse
 from kitehub.platform.instances.views import instance_views
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0)]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
 
 class AdminController(Controller):

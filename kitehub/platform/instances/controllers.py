@@ -30,7 +30,7 @@ from kitehub.platform.instances.services import (
 from kitehub.platform.instances.views import instance_views
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="page size")]
-Offset = Annotated[int, QueryParameter(ge=0)]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
 
 class InstanceController(Controller):
