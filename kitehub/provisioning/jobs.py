@@ -40,6 +40,8 @@ async def retry(context: procrastinate.JobContext, instance_id: str, actor_id: s
         await _provisioner(context).retry(uuid.UUID(instance_id), actor_id=uuid.UUID(actor_id) if actor_id else None)
     except ProvisioningFailedError as exc:
         logger.warning("provisioning retry failed", instance_id=instance_id, step=exc.step)
+    except ProvisioningInProgressError:
+        logger.info("provisioning is running already; nothing to retry", instance_id=instance_id)
 
 
 async def purge(context: procrastinate.JobContext, instance_id: str, actor_id: str | None = None) -> None:
