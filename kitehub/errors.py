@@ -18,6 +18,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 
 from kitehub.logs import get_logger
 
@@ -191,8 +192,19 @@ def _is_data_error(exc: DBAPIError) -> bool:
     return isinstance(exc, DataError) or isinstance(cause, asyncpg.DataError | asyncpg.CharacterNotInRepertoireError)
 
 
+def _changed_concurrently(request: Request[Any, Any, Any], exc: StaleDataError) -> Response[dict[str, Any]]:
+    return problem_response(
+        request,
+        status=409,
+        slug="changed-concurrently",
+        title="Changed concurrently",
+        detail="someone changed this resource at the same moment; read it again and retry",
+    )
+
+
 def problem_exception_handlers() -> ExceptionHandlersMap:
     return {
+        StaleDataError: _changed_concurrently,
         DBAPIError: _database_refused_input,
         KiteHubError: _kitehub_error,
         ValidationException: _validation_error,

@@ -24,8 +24,9 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from kitehub.db import committing
-from kitehub.errors import InvalidInputError, ServiceUnavailableError
+from kitehub.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
 from kitehub.logs import get_logger
+from kitehub.platform.instances.models import InstanceStatus
 from kitehub.provisioning.credentials import database_password_location
 from kitehub.provisioning.engine_cache import EngineCache
 from kitehub.provisioning.gate import check_access
@@ -114,7 +115,8 @@ class TenantRouter:
             self._background.add(task)  # keep a reference until done (the loop only holds weak ones)
             task.add_done_callback(self._background.discard)
 
-    async def resolve(self, host: str | None, header: str | None, method: str) -> ResolvedTenant:
+    async def lookup(self, host: str | None, header: str | None) -> ResolvedTenant:
+        """Which instance the request names (404 when none, or deleted); no access decision yet."""
         key = lookup_key(host, header, self._base_domain)
         tenant = await self.resolutions.resolve(key) if key is not None else None
         on_host = host_key(host, self._base_domain)
@@ -128,7 +130,13 @@ class TenantRouter:
                         "errors": [{"field": INSTANCE_HEADER, "message": "conflicts with Host", "source": "header"}]
                     },
                 )
-        return check_access(tenant, method)
+        if tenant is None or tenant.status in (InstanceStatus.DELETED, InstanceStatus.PURGED):
+            raise NotFoundError("no such instance")
+        return tenant
+
+    async def resolve(self, host: str | None, header: str | None, method: str) -> ResolvedTenant:
+        """``lookup`` and the access gate together (what a request may do with its tenant)."""
+        return check_access(await self.lookup(host, header), method)
 
     @asynccontextmanager
     async def session(self, tenant: ResolvedTenant) -> AsyncIterator[AsyncSession]:
@@ -194,17 +202,21 @@ def provide_tenant_router(state: State) -> TenantRouter:
 
 
 async def provide_tenant(request: Request[Any, Any, Any], state: State) -> ResolvedTenant:
+    """The instance a tenant request names; the access gate applies once the caller is known."""
     router: TenantRouter = state.tenant_router
-    return await router.resolve(request.headers.get("host"), request.headers.get(INSTANCE_HEADER), request.method)
+    return await router.lookup(request.headers.get("host"), request.headers.get(INSTANCE_HEADER))
 
 
 async def provide_tenant_session(
-    tenant: NamedDependency[ResolvedTenant], tenant_caller: NamedDependency[Any], state: State
+    request: Request[Any, Any, Any],
+    tenant: NamedDependency[ResolvedTenant],
+    tenant_caller: NamedDependency[Any],
+    state: State,
 ) -> AsyncIterator[AsyncSession]:
-    """The tenant's own database for an authorised caller; committed when the handler succeeds.
-
-    Depending on ``tenant_caller`` makes every route that touches tenant data authenticated.
-    """
+    """The tenant's own database for an authorised caller, behind the access gate; committed when
+    the handler succeeds. Depending on ``tenant_caller`` makes every route touching tenant data
+    authenticated, and authentication comes first: strangers learn nothing of the instance's state."""
     router: TenantRouter = state.tenant_router
+    check_access(tenant, request.method)
     async with router.session(tenant) as session, committing(session):
         yield session

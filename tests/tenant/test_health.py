@@ -35,15 +35,18 @@ async def test_each_host_reaches_its_own_tenant(make_tenant: TenantFactory, sett
 
 async def test_unknown_and_unready_tenants_get_problems(make_tenant: TenantFactory, settings: Settings) -> None:
     waiting = await make_tenant(provision=False)
+    host = {"Host": f"{waiting.subdomain}.kitehub.localhost"}
     async with AsyncTestClient(app=create_app(settings)) as client:
         unknown = await client.get("/tenant/v1/health", headers={"Host": "nobody.kitehub.localhost"})
-        not_ready = await client.get("/tenant/v1/health", headers={"Host": f"{waiting.subdomain}.kitehub.localhost"})
+        not_ready = await client.get("/tenant/v1/health", headers={**host, **bearer(settings, waiting.owner_id)})
+        stranger = await client.get("/tenant/v1/health", headers=host)
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("application/problem+json")
     assert not_ready.status_code == 503
     assert not_ready.headers["retry-after"]
     assert not_ready.json()["instance_status"] == "PROVISIONING"
-
+    assert stranger.status_code == 401  # who is not allowed in learns nothing of the instance's state
+    assert "PROVISIONING" not in stranger.text
 
 async def test_an_unreachable_tenant_database_is_a_503_not_a_500(
     make_tenant: TenantFactory, settings: Settings, server_url: URL

@@ -65,7 +65,7 @@ class AdminController(Controller):
         state: State,
         data: JSONBody[SuspendRequest | None] = None,
     ) -> InstanceResponse:
-        instance = await any_instance(platform_session, instance_id)
+        instance = await any_instance(platform_session, instance_id, for_update=True)
         reason = data.reason if data else None
         await admin_services.suspend(platform_session, audit_actor.as_account(current_admin), instance, reason)
         return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]
@@ -79,7 +79,7 @@ class AdminController(Controller):
         platform_session: NamedDependency[AsyncSession],
         state: State,
     ) -> InstanceResponse:
-        instance = await any_instance(platform_session, instance_id)
+        instance = await any_instance(platform_session, instance_id, for_update=True)
         await admin_services.resume(platform_session, audit_actor.as_account(current_admin), instance)
         return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]
 
@@ -92,7 +92,7 @@ class AdminController(Controller):
         platform_session: NamedDependency[AsyncSession],
         state: State,
     ) -> InstanceResponse:
-        instance = await any_instance(platform_session, instance_id)
+        instance = await any_instance(platform_session, instance_id, for_update=True)
         await admin_services.retry_provisioning(platform_session, audit_actor.as_account(current_admin), instance)
         return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]
 
@@ -106,7 +106,7 @@ class AdminController(Controller):
         state: State,
         purge: FromQuery[bool] = False,
     ) -> InstanceResponse:
-        instance = await any_instance(platform_session, instance_id)
+        instance = await any_instance(platform_session, instance_id, for_update=True)
         await admin_services.delete(platform_session, audit_actor.as_account(current_admin), instance, purge=purge)
         await platform_session.refresh(instance)
         return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +43,10 @@ def check_key(key: str | None) -> str | None:
 async def replay(
     session: AsyncSession, account_id: uuid.UUID, scope: str, key: str, request_fingerprint: str
 ) -> StoredAnswer | None:
+    # Concurrent requests with one key queue here; the later ones then find the first answer.
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))"), {"lock": f"{account_id}:{scope}:{key}"}
+    )
     stored = await session.get(IdempotencyKey, (account_id, scope, key))
     if stored is None:
         return None

@@ -13,6 +13,14 @@ from kitehub.platform.instances.views import instance_snapshot
 from kitehub.provisioning import jobs as provisioning_jobs
 
 
+def _require(instance: Instance, status: InstanceStatus, verb: str) -> None:
+    if instance.status is not status:
+        raise ConflictError(
+            f"only a {status.value} instance can be told to {verb}; {instance.subdomain!r} is {instance.status.value}",
+            extra={"status": instance.status.value},
+        )
+
+
 async def _change(
     session: AsyncSession, actor: AuditActor, instance: Instance, to: InstanceStatus, action: str, reason: str | None
 ) -> Instance:
@@ -24,10 +32,13 @@ async def _change(
 
 
 async def suspend(session: AsyncSession, actor: AuditActor, instance: Instance, reason: str | None) -> Instance:
+    _require(instance, InstanceStatus.READY, "suspend")
     return await _change(session, actor, instance, InstanceStatus.SUSPENDED, "instance.suspend", reason or "suspended")
 
 
 async def resume(session: AsyncSession, actor: AuditActor, instance: Instance) -> Instance:
+    """Only a suspension is undone here: READY after PROVISIONING is the provisioner's to declare."""
+    _require(instance, InstanceStatus.SUSPENDED, "resume")
     return await _change(session, actor, instance, InstanceStatus.READY, "instance.resume", "resumed")
 
 

@@ -94,7 +94,7 @@ class InstanceController(Controller):
         platform_session: NamedDependency[AsyncSession],
         state: State,
     ) -> InstanceResponse:
-        instance = await owned_instance(platform_session, current_account.id, instance_id)
+        instance = await owned_instance(platform_session, current_account.id, instance_id, for_update=True)
         await update_instance(
             platform_session,
             audit_actor.as_account(current_account),
@@ -116,7 +116,7 @@ class InstanceController(Controller):
         platform_session: NamedDependency[AsyncSession],
         state: State,
     ) -> InstanceResponse:
-        instance = await owned_instance(platform_session, current_account.id, instance_id)
+        instance = await owned_instance(platform_session, current_account.id, instance_id, for_update=True)
         await set_bank_account(
             platform_session,
             audit_actor.as_account(current_account),
@@ -138,7 +138,7 @@ class InstanceController(Controller):
         platform_session: NamedDependency[AsyncSession],
         state: State,
     ) -> InstanceResponse:
-        instance = await owned_instance(platform_session, current_account.id, instance_id)
+        instance = await owned_instance(platform_session, current_account.id, instance_id, for_update=True)
         await delete_instance(platform_session, audit_actor.as_account(current_account), instance)
         await platform_session.refresh(instance)
         return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]

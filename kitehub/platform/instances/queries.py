@@ -36,16 +36,22 @@ async def list_instances(session: AsyncSession, *, include_purged: bool = False)
     return list(await session.scalars(query))
 
 
-async def owned_instance(session: AsyncSession, owner_id: uuid.UUID, instance_id: uuid.UUID) -> Instance:
-    """The owner's live instance; anyone else's, or a deleted one, does not exist (404)."""
-    instance = await session.get(Instance, instance_id)
+async def owned_instance(
+    session: AsyncSession, owner_id: uuid.UUID, instance_id: uuid.UUID, *, for_update: bool = False
+) -> Instance:
+    """The owner's live instance; anyone else's, or a deleted one, does not exist (404).
+
+    ``for_update`` locks the row for the rest of the transaction: a change then works on the
+    current state and concurrent changes wait instead of colliding.
+    """
+    instance = await session.get(Instance, instance_id, with_for_update=for_update, populate_existing=for_update)
     if instance is None or instance.owner_id != owner_id or instance.deleted_at is not None:
         raise NotFoundError("no such instance")
     return instance
 
 
-async def any_instance(session: AsyncSession, instance_id: uuid.UUID) -> Instance:
-    instance = await session.get(Instance, instance_id)
+async def any_instance(session: AsyncSession, instance_id: uuid.UUID, *, for_update: bool = False) -> Instance:
+    instance = await session.get(Instance, instance_id, with_for_update=for_update, populate_existing=for_update)
     if instance is None:
         raise NotFoundError("no such instance")
     return instance

@@ -75,7 +75,10 @@ async def create_instance(
         trial_end=now + timedelta(days=trial_days),
     )
     session.add(instance)
-    await session.flush()  # the instance row first: the others reference it
+    try:
+        await session.flush()  # the instance row first: the others reference it
+    except IntegrityError as exc:  # a concurrent create took the subdomain between check and insert
+        raise ConflictError(f"the subdomain {subdomain!r} is taken", extra={"field": "subdomain"}) from exc
     session.add_all([subscription, StorageUsage(instance_id=instance.id)])
     await session.flush()
     session.add(
