@@ -48,6 +48,7 @@ async def test_unknown_and_unready_tenants_get_problems(make_tenant: TenantFacto
     assert stranger.status_code == 401  # who is not allowed in learns nothing of the instance's state
     assert "PROVISIONING" not in stranger.text
 
+
 async def test_an_unreachable_tenant_database_is_a_503_not_a_500(
     make_tenant: TenantFactory, settings: Settings, server_url: URL
 ) -> None:

@@ -1,25 +1,46 @@
-"""Password hashing: Argon2id with argon2-cffi's defaults (above OWASP's m=19 MiB, t=2, p=1)."""
+"""Password hashing: Argon2id with argon2-cffi's defaults (above OWASP's m=19 MiB, t=2, p=1).
+
+Hashing is deliberately slow (tens of milliseconds of CPU and memory), so it runs in worker
+threads, at most ``CONCURRENT_HASHES`` at a time: a burst of log-ins queues up there instead of
+stalling the event loop that serves every other request.
+"""
 
 from __future__ import annotations
 
+import anyio
+import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 MIN_PASSWORD_LENGTH = 10
+CONCURRENT_HASHES = 2
 _hasher = PasswordHasher()
-# Verified against when the account does not exist, so both paths cost the same time.
+# Verified against when there is no usable hash, so every path costs the same time.
 _DUMMY_HASH = _hasher.hash("kitehub-timing-equaliser")
+_limiter: anyio.CapacityLimiter | None = None
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+def _capacity() -> anyio.CapacityLimiter:
+    global _limiter
+    if _limiter is None:
+        _limiter = anyio.CapacityLimiter(CONCURRENT_HASHES)
+    return _limiter
 
 
-def verify_password(stored_hash: str | None, password: str) -> bool:
+def _verify(stored_hash: str | None, password: str) -> bool:
+    usable = stored_hash is not None and stored_hash.startswith("$argon2")
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash if usable and stored_hash else _DUMMY_HASH, password) and usable
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password(password: str) -> str:
+    return await anyio.to_thread.run_sync(_hasher.hash, password, limiter=_capacity())
+
+
+async def verify_password(stored_hash: str | None, password: str) -> bool:
+    return await anyio.to_thread.run_sync(_verify, stored_hash, password, limiter=_capacity())
 
 
 def needs_rehash(stored_hash: str) -> bool:

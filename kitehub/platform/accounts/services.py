@@ -65,7 +65,11 @@ async def create_account(
     if await find_account_by_email(session, email) is not None:
         raise ConflictError("an account with this e-mail address exists", extra={"field": "email"})
     account = Account(
-        id=uuid.uuid4(), email=email, full_name=full_name.strip(), password_hash=hash_password(password), role=role
+        id=uuid.uuid4(),
+        email=email,
+        full_name=full_name.strip(),
+        password_hash=await hash_password(password),
+        role=role,
     )
     session.add(account)
     try:
@@ -89,20 +93,26 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Acco
     """The account for these credentials, or 401; 429 (Retry-After) while the address is locked.
 
     Failures are counted per lower-cased address whether or not an account has it, and are
-    committed before the error is raised (the request's own transaction is rolled back).
+    committed before the error is raised (the request's own transaction is rolled back). The slow
+    password check runs before the attempts row is locked, so it never holds that lock.
     """
     key = email.strip().lower()[:320]
+    attempts = await session.get(LoginAttempts, key)
     now = datetime.now(UTC)
+    if attempts is not None and attempts.locked_until is not None and attempts.locked_until > now:
+        raise _locked(attempts.locked_until, now)
+    account = await find_account_by_email(session, key)
+    usable = account is not None and account.is_active
+    valid = await verify_password(account.password_hash if account is not None and usable else None, password)
+
     await session.execute(insert(LoginAttempts).values(email=key).on_conflict_do_nothing())
     attempts = await session.get(LoginAttempts, key, with_for_update=True, populate_existing=True)
     assert attempts is not None
-    if attempts.locked_until is not None and attempts.locked_until > now:
-        wait = math.ceil((attempts.locked_until - now).total_seconds())
+    now = datetime.now(UTC)
+    if attempts.locked_until is not None and attempts.locked_until > now:  # locked while we checked
         await session.commit()
-        raise TooManyRequestsError("too many failed logins for this address; try again later", retry_after_seconds=wait)
-    account = await find_account_by_email(session, key)
-    usable = account is not None and account.is_active
-    if not verify_password(account.password_hash if usable and account else None, password) or account is None:
+        raise _locked(attempts.locked_until, now)
+    if not valid or account is None:
         attempts.failures += 1
         attempts.last_failure_at = now
         if attempts.failures >= FREE_FAILURES:
@@ -112,9 +122,16 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Acco
     await session.delete(attempts)
     account.last_login_at = now
     if needs_rehash(account.password_hash):
-        account.password_hash = hash_password(password)
+        account.password_hash = await hash_password(password)
     await session.flush()
     return account
+
+
+def _locked(until: datetime, now: datetime) -> TooManyRequestsError:
+    return TooManyRequestsError(
+        "too many failed logins for this address; try again later",
+        retry_after_seconds=math.ceil((until - now).total_seconds()),
+    )
 
 
 async def ensure_owner_account(session: AsyncSession, email: str, full_name: str | None = None) -> Account:
