@@ -53,6 +53,7 @@ def lifespan(settings: Settings, *, with_worker: bool) -> Any:
             if with_worker:
                 runtime = JobRuntime(settings=settings, sessions=sessions, vault=vault)
                 worker = asyncio.create_task(run_worker(create_job_app(url), runtime))
+                worker.add_done_callback(_report_worker_end)
             yield
         finally:
             if worker is not None:
@@ -87,3 +88,9 @@ async def _prepare_platform(
         logger.warning("platform database not ready; skipped start-up registration", error=type(exc).__name__)
     except KiteHubError as exc:
         logger.error("bootstrap admin not created", error=exc.detail)
+
+
+def _report_worker_end(task: asyncio.Task[None]) -> None:
+    """The in-process worker ends only with the process; anything else must be seen in the log."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("the job worker stopped; run `kitehub worker` or restart", exc_info=task.exception())

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kitehub.errors import ConflictError, InvalidInputError, KiteHubError, TooManyRequestsError
 from kitehub.platform.accounts.models import Account, AccountRole, LoginAttempts
 from kitehub.platform.accounts.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
-from kitehub.platform.audit.services import AuditActor, record
+from kitehub.platform.audit.services import SYSTEM, AuditActor, record
 
 # A hash no password verifies against: the account exists but cannot log in until a password is set.
 UNUSABLE_PASSWORD_HASH = "!unusable"  # noqa: S105 - a marker, not a password
@@ -154,6 +154,8 @@ async def bootstrap_admin(session: AsyncSession, email: str, password: str) -> A
     """Create the first admin from configuration, once: nothing happens when an admin exists."""
     if await session.scalar(select(Account.id).where(Account.role == AccountRole.ADMIN).limit(1)):
         return None
-    return await create_account(
+    admin = await create_account(
         session, email=email, password=password, full_name="Platform admin", role=AccountRole.ADMIN
     )
+    await record(session, SYSTEM, "account.bootstrap_admin", "account", admin.id, after={"email": admin.email})
+    return admin

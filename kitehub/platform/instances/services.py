@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.errors import ConflictError, InvalidInputError, NotFoundError
+from kitehub.errors import ConflictError, InvalidInputError
 from kitehub.jobs import enqueue
 from kitehub.platform.audit.services import AuditActor, record
 from kitehub.platform.idempotency.services import StoredAnswer, check_key, fingerprint, remember, replay
@@ -54,9 +54,11 @@ async def create_instance(
 ) -> Instance:
     """A PROVISIONING instance with a TRIAL subscription; its database is the provisioner's job."""
     validate_subdomain(subdomain)
+    if not organization_name.strip():
+        raise _invalid("organization_name", "blank")
     tier = await session.get(Tier, tier_code)
-    if tier is None:
-        raise NotFoundError(f"no tier {tier_code!r}")
+    if tier is None or not tier.is_public:
+        raise _invalid("tier", f"no tier {tier_code!r}; choose one of GET /api/v1/tiers")
     if await session.scalar(select(Instance.id).where(Instance.subdomain == subdomain, Instance.deleted_at.is_(None))):
         raise ConflictError(f"the subdomain {subdomain!r} is taken", extra={"field": "subdomain"})
     now = datetime.now(UTC)
@@ -168,8 +170,9 @@ async def update_instance(
             instance.custom_domain = domain
             instance.custom_domain_verified_at = None  # a new domain must be verified again
     await _flush_or_conflict(session, "custom_domain")
-    await record(session, actor, "instance.update", "instance", instance.id,
-                 before=before, after=instance_snapshot(instance))  # fmt: skip
+    after = instance_snapshot(instance)
+    if after != before:  # an empty or no-op PATCH changes nothing and records nothing
+        await record(session, actor, "instance.update", "instance", instance.id, before=before, after=after)
     return instance
 
 
