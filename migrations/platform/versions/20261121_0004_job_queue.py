@@ -4,17 +4,18 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-21
 
-procrastinate ships its schema as one SQL script; it is applied here, inside schema
-``procrastinate`` (workers connect with that search_path), so it is versioned with the platform
-and the downgrade is one DROP SCHEMA. The script is read from the procrastinate version this
-revision was written against and frozen into the database at upgrade time; a later procrastinate
-upgrade that changes its schema gets its own revision from its migration files.
+procrastinate ships its schema as one SQL script; the script of procrastinate 3.10.0 is kept
+next to this revision (so the revision means the same thing forever, whatever procrastinate is
+installed) and applied inside schema ``procrastinate`` (workers connect with that search_path);
+the downgrade is one DROP SCHEMA. A procrastinate upgrade that changes its schema gets its own
+revision, made from procrastinate's migration files.
 """
 
 from collections.abc import Sequence
 
+from pathlib import Path
+
 from alembic import op
-from procrastinate.schema import SchemaManager
 from sqlalchemy.util import await_only
 
 revision: str = "0004"
@@ -23,6 +24,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SCHEMA = "procrastinate"
+SCHEMA_SQL = Path(__file__).with_name("procrastinate_3_10_0_schema.sql")
 
 
 def upgrade() -> None:
@@ -32,7 +34,7 @@ def upgrade() -> None:
     # query protocol (asyncpg's execute without arguments), not as a prepared statement.
     driver_connection = op.get_bind().connection.driver_connection
     assert driver_connection is not None
-    await_only(driver_connection.execute(SchemaManager.get_schema()))
+    await_only(driver_connection.execute(SCHEMA_SQL.read_text(encoding="utf-8")))
     op.execute("SET LOCAL search_path TO public")
 
 
