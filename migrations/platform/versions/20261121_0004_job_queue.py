@@ -12,7 +12,6 @@ revision, made from procrastinate's migration files.
 """
 
 from collections.abc import Sequence
-
 from pathlib import Path
 
 from alembic import op
