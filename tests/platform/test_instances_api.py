@@ -106,9 +106,17 @@ async def test_patch_and_bank_account(client: AsyncTestClient, platform_url: URL
     assert (await client.patch(url, json={"status": "READY"}, headers=headers)).status_code == 422
 
     other = await create_instance(client, headers)
-    taken = await client.patch(f"/api/v1/instances/{other['id']}", json={"custom_domain": "hoc.example.vn"},
+    claimed_too = await client.patch(f"/api/v1/instances/{other['id']}", json={"custom_domain": "hoc.example.vn"},
+                                     headers=headers)  # fmt: skip
+    assert claimed_too.status_code == 200  # an unverified claim blocks nobody (no squatting)
+    async with connect(platform_url) as conn:
+        await conn.execute(
+            "UPDATE instances SET custom_domain_verified_at = now() WHERE id = $1", uuid.UUID(instance["id"])
+        )
+    third = await create_instance(client, headers)
+    taken = await client.patch(f"/api/v1/instances/{third['id']}", json={"custom_domain": "hoc.example.vn"},
                                headers=headers)  # fmt: skip
-    assert taken.status_code == 409
+    assert taken.status_code == 409  # once verified, it is taken
 
     bank = {"bank_code": "970436", "account_number": "0071000123456", "account_name": "TRUONG MOI",
             "qr_template": "HOCPHI {courseId} {studentName}"}  # fmt: skip

@@ -61,7 +61,8 @@ class Instance(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Platfo
             "(status = 'DELETED' OR status = 'PURGED') = (deleted_at IS NOT NULL)",
             name="deleted_status",
         ),
-        # A live subdomain or custom domain routes to exactly one instance.
+        # A live subdomain routes to exactly one instance, and so does a verified custom domain
+        # (an unverified claim blocks nobody: whoever proves the domain first gets it).
         Index(
             "uq_instances_subdomain_live",
             "subdomain",
@@ -69,10 +70,10 @@ class Instance(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Platfo
             postgresql_where=text("deleted_at IS NULL"),
         ),
         Index(
-            "uq_instances_custom_domain_live",
+            "uq_instances_custom_domain_verified",
             "custom_domain",
             unique=True,
-            postgresql_where=text("deleted_at IS NULL AND custom_domain IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NULL AND custom_domain_verified_at IS NOT NULL"),
         ),
         # A tenant database and its role belong to one instance, ever (until purged).
         Index(

@@ -157,9 +157,12 @@ async def update_instance(
                 raise _invalid("custom_domain", "not a domain name")
             if domain == base_domain or domain.endswith("." + base_domain):
                 raise _invalid("custom_domain", f"must be outside {base_domain}")
-            taken = await session.scalar(
+            taken = await session.scalar(  # only a verified claim makes a domain taken
                 select(Instance.id).where(
-                    Instance.custom_domain == domain, Instance.deleted_at.is_(None), Instance.id != instance.id
+                    Instance.custom_domain == domain,
+                    Instance.custom_domain_verified_at.is_not(None),
+                    Instance.deleted_at.is_(None),
+                    Instance.id != instance.id,
                 )
             )
             if taken:

@@ -358,11 +358,11 @@ def upgrade() -> None:
     op.create_index("ix_instances_owner_id", "instances", ["owner_id"], unique=False)
     op.create_index("ix_instances_status", "instances", ["status"], unique=False)
     op.create_index(
-        "uq_instances_custom_domain_live",
+        "uq_instances_custom_domain_verified",
         "instances",
         ["custom_domain"],
         unique=True,
-        postgresql_where=sa.text("deleted_at IS NULL AND custom_domain IS NOT NULL"),
+        postgresql_where=sa.text("deleted_at IS NULL AND custom_domain_verified_at IS NOT NULL"),
     )
     op.create_index(
         "uq_instances_subdomain_live",
@@ -1197,9 +1197,9 @@ def downgrade() -> None:
         postgresql_where=sa.text("deleted_at IS NULL"),
     )
     op.drop_index(
-        "uq_instances_custom_domain_live",
+        "uq_instances_custom_domain_verified",
         table_name="instances",
-        postgresql_where=sa.text("deleted_at IS NULL AND custom_domain IS NOT NULL"),
+        postgresql_where=sa.text("deleted_at IS NULL AND custom_domain_verified_at IS NOT NULL"),
     )
     op.drop_index("ix_instances_status", table_name="instances")
     op.drop_index("ix_instances_owner_id", table_name="instances")
