@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
 
-
-class StrictBody(BaseModel):
-    """Unknown fields refused (no mass assignment); NUL characters refused (PostgreSQL stores none)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul_characters(cls, value: Any) -> Any:
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        return value
+from kitehub.schemas import StrictBody
 
 
 class SignupRequest(StrictBody):

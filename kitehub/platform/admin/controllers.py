@@ -10,7 +10,6 @@ from litestar import Controller, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.platform.accounts.models import Account
@@ -22,12 +21,12 @@ from kitehub.platform.admin.schemas import (
     SuspendRequest,
 )
 from kitehub.platform.admin.services import add_database_server, server_views
-from kitehub.platform.audit.services import AuditActor, AuditQuery, audit_query
+from kitehub.platform.audit.services import AuditActor, AuditQuery, page_of_audit
 from kitehub.platform.instances import admin_services
 from kitehub.platform.instances.models import InstanceStatus
 from kitehub.platform.instances.queries import InstanceFilter, any_instance, page_of_instances
 from kitehub.platform.instances.schemas import InstancePage, InstanceResponse
-from kitehub.platform.instances.views import instance_views
+from kitehub.platform.instances.views import instance_views, view_of
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
@@ -68,7 +67,7 @@ class AdminController(Controller):
         instance = await any_instance(platform_session, instance_id, for_update=True)
         reason = data.reason if data else None
         await admin_services.suspend(platform_session, audit_actor.as_account(current_admin), instance, reason)
-        return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]
+        return await view_of(platform_session, instance, state.settings.base_domain)
 
     @post("/instances/{instance_id:uuid}/resume", status_code=200, summary="Resume a suspended instance")
     async def resume(
@@ -81,7 +80,7 @@ class AdminController(Controller):
     ) -> InstanceResponse:
         instance = await any_instance(platform_session, instance_id, for_update=True)
         await admin_services.resume(platform_session, audit_actor.as_account(current_admin), instance)
-        return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]
+        return await view_of(platform_session, instance, state.settings.base_domain)
 
     @post("/instances/{instance_id:uuid}/retry-provisioning", status_code=202, summary="Retry a failed provisioning")
     async def retry_provisioning(
@@ -94,7 +93,7 @@ class AdminController(Controller):
     ) -> InstanceResponse:
         instance = await any_instance(platform_session, instance_id, for_update=True)
         await admin_services.retry_provisioning(platform_session, audit_actor.as_account(current_admin), instance)
-        return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]
+        return await view_of(platform_session, instance, state.settings.base_domain)
 
     @delete("/instances/{instance_id:uuid}", status_code=200, summary="Delete; purge=true also drops database and role")
     async def remove(
@@ -109,7 +108,7 @@ class AdminController(Controller):
         instance = await any_instance(platform_session, instance_id, for_update=True)
         await admin_services.delete(platform_session, audit_actor.as_account(current_admin), instance, purge=purge)
         await platform_session.refresh(instance)
-        return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]
+        return await view_of(platform_session, instance, state.settings.base_domain)
 
     @get("/audit-log", summary="The audit trail, newest first")
     async def audit_log(
@@ -125,13 +124,10 @@ class AdminController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> AuditPage:
-        query = audit_query(AuditQuery(actor, action, target_type, target_id, since, until))
-        total = await platform_session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await platform_session.scalars(
-            query.order_by(query.selected_columns[0].desc()).limit(limit).offset(offset)
-        )
+        query = AuditQuery(actor, action, target_type, target_id, since, until)
+        rows, total = await page_of_audit(platform_session, query, limit=limit, offset=offset)
         items = [AuditEntryResponse.model_validate(row, from_attributes=True) for row in rows]
-        return AuditPage(items=items, total=int(total or 0), limit=limit, offset=offset)
+        return AuditPage(items=items, total=total, limit=limit, offset=offset)
 
     @get("/database-servers", summary="Servers holding tenant databases, with their load")
     async def database_servers(

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, IPvAnyAddress
 
-from kitehub.platform.accounts.schemas import StrictBody
+from kitehub.schemas import StrictBody
 
 
 class SuspendRequest(StrictBody):

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.platform.accounts.models import Account
@@ -105,3 +105,15 @@ def audit_query(query: AuditQuery) -> Select[AuditLogEntry]:
     if query.until is not None:
         statement = statement.where(AuditLogEntry.occurred_at < query.until)
     return statement
+
+
+async def page_of_audit(
+    session: AsyncSession, query: AuditQuery, *, limit: int, offset: int
+) -> tuple[list[AuditLogEntry], int]:
+    """Newest first, with the total of the filtered trail."""
+    statement = audit_query(query)
+    total = await session.scalar(select(func.count()).select_from(statement.subquery()))
+    rows = await session.scalars(
+        statement.order_by(AuditLogEntry.occurred_at.desc(), AuditLogEntry.id.desc()).limit(limit).offset(offset)
+    )
+    return list(rows), int(total or 0)

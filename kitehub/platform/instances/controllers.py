@@ -27,7 +27,7 @@ from kitehub.platform.instances.services import (
     set_bank_account,
     update_instance,
 )
-from kitehub.platform.instances.views import instance_views
+from kitehub.platform.instances.views import instance_views, view_of
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="page size")]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
@@ -82,7 +82,7 @@ class InstanceController(Controller):
         state: State,
     ) -> InstanceResponse:
         instance = await owned_instance(platform_session, current_account.id, instance_id)
-        return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]
+        return await view_of(platform_session, instance, state.settings.base_domain)
 
     @patch("/{instance_id:uuid}", summary="Rename, or set or remove the custom domain")
     async def update(
@@ -104,7 +104,7 @@ class InstanceController(Controller):
             base_domain=state.settings.base_domain,
         )
         await platform_session.refresh(instance)
-        return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]
+        return await view_of(platform_session, instance, state.settings.base_domain)
 
     @put("/{instance_id:uuid}/bank-account", summary="Where the school's enrollment payments go")
     async def bank_account(
@@ -127,7 +127,7 @@ class InstanceController(Controller):
             qr_template=data.qr_template,
         )
         await platform_session.refresh(instance)
-        return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]
+        return await view_of(platform_session, instance, state.settings.base_domain)
 
     @delete("/{instance_id:uuid}", summary="Delete (soft): the school is unreachable at once", status_code=200)
     async def remove(
@@ -141,4 +141,4 @@ class InstanceController(Controller):
         instance = await owned_instance(platform_session, current_account.id, instance_id, for_update=True)
         await delete_instance(platform_session, audit_actor.as_account(current_account), instance)
         await platform_session.refresh(instance)
-        return (await instance_views(platform_session, [instance], state.settings.base_domain))[0]
+        return await view_of(platform_session, instance, state.settings.base_domain)

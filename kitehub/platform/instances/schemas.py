@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from kitehub.platform.accounts.schemas import StrictBody
+from kitehub.schemas import StrictBody
 
 
 class CreateInstanceRequest(StrictBody):

@@ -19,7 +19,7 @@ from kitehub.platform.instances.banks import banks_by_bin
 from kitehub.platform.instances.lifecycle import record_creation, transition
 from kitehub.platform.instances.models import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN, Instance, InstanceStatus
 from kitehub.platform.instances.schemas import CreateInstanceRequest
-from kitehub.platform.instances.views import instance_snapshot, instance_views
+from kitehub.platform.instances.views import instance_snapshot, view_of
 from kitehub.platform.storage.models import StorageUsage
 from kitehub.platform.subscriptions.models import Subscription, SubscriptionHistory, SubscriptionStatus
 from kitehub.platform.tiers.models import Tier
@@ -255,7 +255,7 @@ async def request_instance_once(
         trial_days=trial_days,
     )
     await session.refresh(instance)
-    view = (await instance_views(session, [instance], base_domain))[0]
+    view = await view_of(session, instance, base_domain)
     answer = StoredAnswer(202, view.model_dump(mode="json"), {"Location": f"/api/v1/instances/{instance.id}"})
     if key is not None:
         await remember(session, owner_id, "instances.create", key, request_fingerprint, answer)

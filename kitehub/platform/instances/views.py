@@ -99,3 +99,7 @@ async def instance_views(session: AsyncSession, instances: list[Instance], base_
             )
         )
     return views
+
+
+async def view_of(session: AsyncSession, instance: Instance, base_domain: str) -> InstanceResponse:
+    return (await instance_views(session, [instance], base_domain))[0]
