@@ -23,12 +23,17 @@ from kitehub.db import create_platform_engine, session_factory
 from kitehub.platform.accounts.models import AccountRole
 from kitehub.platform.accounts.services import create_account
 from kitehub.platform.accounts.tokens import issue_access_token
+from kitehub.platform.audit.services import SYSTEM
+from kitehub.platform.instances.lifecycle import transition
+from kitehub.platform.instances.models import InstanceStatus
+from kitehub.platform.instances.services import request_instance
 from kitehub.settings import Settings
 from tests.conftest import make_settings
 from tests.support import create_database, drop_database
 
 
-async def _accounts(url: URL) -> tuple[uuid.UUID, uuid.UUID]:
+async def _seed(url: URL) -> tuple[uuid.UUID, uuid.UUID, list[uuid.UUID]]:
+    """An owner and an admin, and the owner's instances in several states for the fuzzer to hit."""
     engine = create_platform_engine(url, pool_size=1)
     try:
         async with session_factory(engine)() as session, session.begin():
@@ -36,7 +41,15 @@ async def _accounts(url: URL) -> tuple[uuid.UUID, uuid.UUID]:
             admin = await create_account(
                 session, email="fuzz@admin.vn", password="fuzz-admin-pw", full_name="Admin", role=AccountRole.ADMIN
             )
-            return owner.id, admin.id
+            instances = [
+                await request_instance(session, SYSTEM, owner_id=owner.id, subdomain=f"fuzz-{n}",
+                                       organization_name="Fuzz", tier_code="BASIC", trial_days=14)
+                for n in range(3)
+            ]  # fmt: skip
+            transition(session, instances[1], InstanceStatus.FAILED, reason="seeded")
+            transition(session, instances[2], InstanceStatus.FAILED, reason="seeded")
+            transition(session, instances[2], InstanceStatus.DELETED, reason="seeded")
+            return owner.id, admin.id, [instance.id for instance in instances]
     finally:
         await engine.dispose()
 
@@ -44,21 +57,21 @@ async def _accounts(url: URL) -> tuple[uuid.UUID, uuid.UUID]:
 @pytest.fixture(scope="module")
 def fuzz_target(
     server_url: URL, platform_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Any, Settings, dict[str, uuid.UUID]]]:
+) -> Iterator[tuple[Any, Settings, dict[str, uuid.UUID], list[uuid.UUID]]]:
     name = f"kitehub_fuzz_{uuid.uuid4().hex[:8]}"
     url = asyncio.run(create_database(server_url, name, template=platform_template))
     settings = make_settings(Path(tmp_path_factory.mktemp("fuzz")), url)
-    owner_id, admin_id = asyncio.run(_accounts(url))
+    owner_id, admin_id, instance_ids = asyncio.run(_seed(url))
     app = create_app(settings)
-    yield app, settings, {"owner": owner_id, "admin": admin_id}
+    yield app, settings, {"owner": owner_id, "admin": admin_id}, instance_ids
     from schemathesis.python.asgi import shutdown_lifespans
 
     shutdown_lifespans()
     asyncio.run(drop_database(server_url, name))
 
 
-def test_no_input_breaks_the_api(fuzz_target: tuple[Any, Settings, dict[str, uuid.UUID]]) -> None:
-    app, app_settings, accounts = fuzz_target
+def test_no_input_breaks_the_api(fuzz_target: tuple[Any, Settings, dict[str, uuid.UUID], list[uuid.UUID]]) -> None:
+    app, app_settings, accounts, instance_ids = fuzz_target
     assert app_settings.jwt_secret is not None
     secret = app_settings.jwt_secret.get_secret_value()
     api = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
@@ -69,9 +82,14 @@ def test_no_input_breaks_the_api(fuzz_target: tuple[Any, Settings, dict[str, uui
 
     tokens = {role: issue_access_token(secret, account, role).token for role, account in accounts.items()}
 
-    @given(case=st.sampled_from(operations).flatmap(lambda operation: operation.as_strategy()))
+    @given(
+        case=st.sampled_from(operations).flatmap(lambda operation: operation.as_strategy()),
+        pick=st.integers(min_value=0, max_value=len(instance_ids) * 3 - 1),
+    )
     @settings(max_examples=25 * len(operations), deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    def check(case: Any) -> None:
+    def check(case: Any, pick: int) -> None:
+        if case.path_parameters and "instance_id" in case.path_parameters and pick < len(instance_ids) * 2:
+            case.path_parameters["instance_id"] = str(instance_ids[pick % len(instance_ids)])  # a real instance
         role = "admin" if case.path.startswith("/api/v1/admin") else "owner"
         response = case.call_and_validate(
             headers={"Authorization": f"Bearer {tokens[role]}"},
