@@ -54,9 +54,9 @@ def test_sign_up_create_use_suspend_resume(running_server: RunningServer) -> Non
         assert client.get("/tenant/v1/health", headers=tenant).status_code == 200
 
         log = client.get("/api/v1/admin/audit-log?limit=200", headers=admin).json()["items"]
-        actions = {entry["action"] for entry in log}
-        assert {"account.signup", "instance.create", "instance.suspend", "instance.resume"} <= actions
+        audited = {"account.signup", "account.login", "instance.create", "instance.suspend", "instance.resume"}
+        assert audited <= {entry["action"] for entry in log}
         for entry in log:
-            if entry["action"] in {"account.signup", "instance.create", "instance.suspend", "instance.resume"}:
+            if entry["action"] in audited:
                 assert entry["ip"] == "127.0.0.1", entry
                 assert entry["user_agent"] == UA["User-Agent"], entry

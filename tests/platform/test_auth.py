@@ -120,3 +120,17 @@ async def test_bad_tokens_are_401(client: AsyncTestClient, settings: Settings) -
         response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, token
     assert (await client.get("/api/v1/me")).status_code == 401
+
+
+async def test_logins_are_audited_without_the_password(client: AsyncTestClient, platform_url: URL) -> None:  # type: ignore[type-arg]
+    await owner_headers(client, "audited@school.vn")
+    await client.post("/api/v1/auth/login", json={"email": "audited@school.vn", "password": "wrong-password"})
+    succeeded, failed = (
+        await audit_rows(platform_url, "account.login"),
+        await audit_rows(platform_url, "account.login_failed"),
+    )
+    assert len(succeeded) == 1
+    assert succeeded[0]["user_agent"] == UA["User-Agent"]
+    assert len(failed) == 1
+    assert "wrong-password" not in str(failed[0])
+    assert "correct-horse" not in str(failed[0])

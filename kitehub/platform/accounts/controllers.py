@@ -41,9 +41,13 @@ class AuthController(Controller):
 
     @post("/login", summary="Exchange e-mail and password for a 15-minute access token", status_code=200)
     async def login(
-        self, data: JSONBody[LoginRequest], platform_session: NamedDependency[AsyncSession], state: State
+        self,
+        data: JSONBody[LoginRequest],
+        platform_session: NamedDependency[AsyncSession],
+        audit_actor: NamedDependency[AuditActor],
+        state: State,
     ) -> TokenResponse:
-        account = await authenticate(platform_session, data.email, data.password)
+        account = await authenticate(platform_session, audit_actor, data.email, data.password)
         issued = issue_access_token(state.settings.jwt_secret.get_secret_value(), account.id, account.role.value)
         return TokenResponse(access_token=issued.token, expires_in=issued.expires_in)
 

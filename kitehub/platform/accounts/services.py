@@ -89,7 +89,7 @@ async def signup(session: AsyncSession, actor: AuditActor, email: str, password:
     return account
 
 
-async def authenticate(session: AsyncSession, email: str, password: str) -> Account:
+async def authenticate(session: AsyncSession, actor: AuditActor, email: str, password: str) -> Account:
     """The account for these credentials, or 401; 429 (Retry-After) while the address is locked.
 
     Failures are counted per lower-cased address whether or not an account has it, and are
@@ -117,10 +117,13 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Acco
         attempts.last_failure_at = now
         if attempts.failures >= FREE_FAILURES:
             attempts.locked_until = now + min(LOCKOUT_MAX, LOCKOUT_BASE * 2 ** (attempts.failures - FREE_FAILURES))
+        await record(session, actor, "account.login_failed", "account", account.id if account else None,
+                     after={"email": key, "failures": attempts.failures})  # fmt: skip
         await session.commit()
         raise InvalidCredentialsError("the e-mail address or the password is wrong")
     await session.delete(attempts)
     account.last_login_at = now
+    await record(session, actor.as_account(account), "account.login", "account", account.id)
     if needs_rehash(account.password_hash):
         account.password_hash = await hash_password(password)
     await session.flush()
