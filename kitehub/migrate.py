@@ -9,8 +9,11 @@ tests and (later) the fleet runner for tenant databases.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import os
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -27,11 +30,30 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATION_LOCK_KEYS: dict[Tree, int] = {"platform": 0x6B68_0001, "tenant": 0x6B68_0002}
 
 
+_extra_locations: dict[Tree, tuple[str, ...]] = {"platform": (), "tenant": ()}
+
+
 def alembic_config(tree: Tree) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR / tree))
+    locations = (str(MIGRATIONS_DIR / tree / "versions"), *_extra_locations[tree])
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(locations))
     config.attributes["kitehub_tree"] = tree
     return config
+
+
+@contextlib.contextmanager
+def extra_version_locations(tree: Tree, *paths: Path) -> Iterator[None]:
+    """Add revision folders to ``tree`` for a while (tests ship revisions the product does not)."""
+    previous = _extra_locations[tree]
+    _extra_locations[tree] = (*previous, *(str(path) for path in paths))
+    script_directory.cache_clear()
+    try:
+        yield
+    finally:
+        _extra_locations[tree] = previous
+        script_directory.cache_clear()
 
 
 @functools.cache
@@ -87,23 +109,31 @@ def _alembic_lock() -> asyncio.Lock:
 
 
 async def migrate_to(engine: AsyncEngine, tree: Tree, revision: str = "head") -> tuple[str | None, str | None]:
-    """Upgrade or downgrade ``engine``'s database to ``revision``; return (before, after).
-
-    Alembic picks the direction from the revision graph only for upgrades, so an older target
-    is detected here and run as a downgrade.
-    """
+    """Upgrade or downgrade ``engine``'s database to ``revision``; return (before, after)."""
     async with engine.begin() as conn:
         # Several processes may migrate one database at once (API processes starting together):
         # the first takes this lock, the others wait and then find nothing left to do.
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEYS[tree]})
-        before = await current_revision(conn)
-        target = resolve_revision(tree, revision)
-        if before is not None and target != before and _is_ancestor(tree, target, before):
-            await downgrade(conn, tree, target or "base")
-        else:
-            await upgrade(conn, tree, revision)
-        after = await current_revision(conn)
-    return before, after
+        return await migrate_connection(conn, tree, revision)
+
+
+async def migrate_connection(
+    conn: AsyncConnection, tree: Tree, revision: str = "head"
+) -> tuple[str | None, str | None]:
+    """Move the database of ``conn`` to ``revision`` inside the caller's transaction.
+
+    Alembic picks the direction from the revision graph only for upgrades, so an older target
+    is detected here and run as a downgrade. A database already there costs one query.
+    """
+    before = await current_revision(conn)
+    target = resolve_revision(tree, revision)
+    if before == target:
+        return before, before
+    if before is not None and _is_ancestor(tree, target, before):
+        await downgrade(conn, tree, target or "base")
+    else:
+        await upgrade(conn, tree, revision)
+    return before, await current_revision(conn)
 
 
 def resolve_revision(tree: Tree, revision: str) -> str | None:
