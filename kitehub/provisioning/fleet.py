@@ -1,0 +1,245 @@
+"""The fleet migration runner: every tenant database moved to one revision, safely, with a ledger.
+
+Each tenant is migrated as its own role (it owns its schema), in one transaction (PostgreSQL DDL
+is transactional: a failure leaves the tenant untouched at its old revision), under an advisory
+lock in that tenant's database (two runners never migrate one tenant at once). Tenants already at
+the target are skipped from their platform row, without a connection. Concurrency is bounded
+overall and per database server; a canary batch goes first and must pass; scheduling stops after
+``max_failures`` failures. Every attempt is a ``tenant_migrations`` row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from kitehub.migrate import migrate_connection, resolve_revision
+from kitehub.platform.instances.models import Instance, InstanceStatus
+from kitehub.provisioning.credentials import database_password_location
+from kitehub.provisioning.models import DatabaseServer, TenantMigration, TenantMigrationStatus
+from kitehub.provisioning.servers import server_url
+from kitehub.provisioning.vault import Vault
+
+MIGRATABLE = (InstanceStatus.READY, InstanceStatus.SUSPENDED)
+_TENANT_LOCK_KEY = zlib.crc32(b"kitehub:tenant-schema-migration")
+MAX_ERROR_LENGTH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class FleetOptions:
+    target: str = "head"
+    concurrency: int = 4
+    per_server: int = 4
+    instance_ids: tuple[uuid.UUID, ...] = ()
+    server: str | None = None
+    canary: int = 0
+    max_failures: int | None = None
+    dry_run: bool = False
+    retry_failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    instance_id: uuid.UUID
+    subdomain: str
+    server_id: uuid.UUID
+    server_host: str
+    server_port: int
+    database: str
+    role: str
+    password_encrypted: str
+    revision: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TenantResult:
+    tenant: Tenant
+    status: TenantMigrationStatus
+    from_revision: str | None
+    to_revision: str | None
+    error: str | None = None
+    duration_ms: int = 0
+
+
+@dataclass
+class FleetReport:
+    run_id: uuid.UUID
+    target: str | None
+    planned: list[Tenant] = field(default_factory=list)
+    results: list[TenantResult] = field(default_factory=list)
+    stopped_early: str | None = None
+
+    def count(self, status: TenantMigrationStatus) -> int:
+        return sum(result.status is status for result in self.results)
+
+    @property
+    def ok(self) -> bool:
+        return self.stopped_early is None and self.count(TenantMigrationStatus.FAILED) == 0
+
+
+class FleetRunner:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        vault: Vault,
+        *,
+        on_result: Callable[[TenantResult], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._vault = vault
+        self._on_result = on_result
+
+    async def run(self, options: FleetOptions, run_id: uuid.UUID | None = None) -> FleetReport:
+        target = resolve_revision("tenant", options.target)
+        report = FleetReport(run_id=run_id or uuid.uuid4(), target=target)
+        tenants = await self._tenants(options)
+        report.planned = [tenant for tenant in tenants if tenant.revision != target]
+        for tenant in tenants:
+            if tenant.revision == target:
+                self._done(
+                    report, TenantResult(tenant, TenantMigrationStatus.SKIPPED, tenant.revision, tenant.revision)
+                )
+        if options.dry_run or not report.planned:
+            return report
+        canaries, rest = report.planned[: options.canary], report.planned[options.canary :]
+        for tenant in canaries:  # one at a time: the first failure stops everything
+            result = await self._migrate(report.run_id, tenant, target)
+            self._done(report, result)
+            if result.status is TenantMigrationStatus.FAILED:
+                report.stopped_early = f"canary {tenant.subdomain} failed"
+                return report
+        await self._migrate_all(report, rest, target, options)
+        return report
+
+    def _done(self, report: FleetReport, result: TenantResult) -> None:
+        report.results.append(result)
+        if self._on_result is not None:
+            self._on_result(result)
+
+    async def _migrate_all(
+        self, report: FleetReport, tenants: list[Tenant], target: str | None, options: FleetOptions
+    ) -> None:
+        overall = asyncio.Semaphore(options.concurrency)
+        per_server: dict[uuid.UUID, asyncio.Semaphore] = {}
+        failures = 0
+
+        async def one(tenant: Tenant) -> None:
+            nonlocal failures
+            server_gate = per_server.setdefault(tenant.server_id, asyncio.Semaphore(options.per_server))
+            async with overall, server_gate:
+                if options.max_failures is not None and failures >= options.max_failures:
+                    return  # scheduling stopped: this tenant is left as it is
+                result = await self._migrate(report.run_id, tenant, target)
+                if result.status is TenantMigrationStatus.FAILED:
+                    failures += 1
+                self._done(report, result)
+
+        await asyncio.gather(*(one(tenant) for tenant in tenants))
+        if options.max_failures is not None and failures >= options.max_failures:
+            report.stopped_early = f"{failures} failures reached --max-failures {options.max_failures}"
+
+    async def _migrate(self, run_id: uuid.UUID, tenant: Tenant, target: str | None) -> TenantResult:
+        started = time.perf_counter()
+        async with self._sessions() as session, session.begin():
+            ledger = TenantMigration(
+                run_id=run_id,
+                instance_id=tenant.instance_id,
+                from_revision=tenant.revision,
+                to_revision=target,
+                status=TenantMigrationStatus.RUNNING,
+            )
+            session.add(ledger)
+        status, before, after, error = TenantMigrationStatus.FAILED, tenant.revision, tenant.revision, None
+        try:
+            before, after, moved = await self._migrate_database(tenant, target)
+            status = TenantMigrationStatus.SUCCEEDED if moved else TenantMigrationStatus.SKIPPED
+        except Exception as exc:  # the tenant's transaction rolled back: it is untouched
+            error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:MAX_ERROR_LENGTH]
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(TenantMigration)
+                .where(TenantMigration.id == ledger.id)
+                .values(
+                    status=status,
+                    from_revision=before,
+                    to_revision=target if status is TenantMigrationStatus.FAILED else after,
+                    error=error,
+                    finished_at=datetime.now(UTC),
+                    duration_ms=duration_ms,
+                )
+            )
+            if status is TenantMigrationStatus.SUCCEEDED:
+                await session.execute(
+                    update(Instance).where(Instance.id == tenant.instance_id).values(schema_revision=after)
+                )  # every process's router drops this tenant's engine (NOTIFY): its schema changed
+        return TenantResult(tenant, status, before, after, error, duration_ms)
+
+    async def _migrate_database(self, tenant: Tenant, target: str | None) -> tuple[str | None, str | None, bool]:
+        password = self._vault.decrypt(tenant.password_encrypted, database_password_location(tenant.instance_id))
+        url = server_url(tenant.server_host, tenant.server_port, username=tenant.role, password=password,
+                         database=tenant.database)  # fmt: skip
+        engine = create_async_engine(url, poolclass=NullPool, hide_parameters=True)
+        try:
+            async with engine.begin() as conn:
+                if not await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _TENANT_LOCK_KEY}):
+                    return tenant.revision, tenant.revision, False  # another runner has it right now
+                before, after = await migrate_connection(conn, "tenant", target or "base")
+                return before, after, before != after
+        finally:
+            await engine.dispose()
+
+    async def _tenants(self, options: FleetOptions) -> list[Tenant]:
+        query = (
+            select(Instance, DatabaseServer)
+            .join(DatabaseServer, DatabaseServer.id == Instance.database_server_id)
+            .where(Instance.status.in_(MIGRATABLE), Instance.database_password_encrypted.is_not(None))
+            .order_by(Instance.created_at, Instance.id)
+        )
+        if options.instance_ids:
+            query = query.where(Instance.id.in_(options.instance_ids))
+        if options.server:
+            query = query.where(DatabaseServer.name == options.server)
+        async with self._sessions() as session:
+            if options.retry_failed:
+                query = query.where(Instance.id.in_(await last_run_failures(session)))
+            rows = (await session.execute(query)).all()
+        return [
+            Tenant(
+                instance_id=instance.id,
+                subdomain=instance.subdomain,
+                server_id=server.id,
+                server_host=server.host,
+                server_port=server.port,
+                database=instance.database_name or "",
+                role=instance.database_role or "",
+                password_encrypted=instance.database_password_encrypted or "",
+                revision=instance.schema_revision,
+            )
+            for instance, server in rows
+        ]
+
+
+async def last_run_id(session: AsyncSession) -> uuid.UUID | None:
+    return await session.scalar(select(TenantMigration.run_id).order_by(TenantMigration.started_at.desc()).limit(1))
+
+
+async def last_run_failures(session: AsyncSession) -> list[uuid.UUID]:
+    run_id = await last_run_id(session)
+    if run_id is None:
+        return []
+    rows = await session.scalars(
+        select(TenantMigration.instance_id).where(
+            TenantMigration.run_id == run_id, TenantMigration.status == TenantMigrationStatus.FAILED
+        )
+    )
+    return list(rows)
