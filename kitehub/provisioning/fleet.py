@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -243,3 +243,31 @@ async def last_run_failures(session: AsyncSession) -> list[uuid.UUID]:
         )
     )
     return list(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetStatus:
+    revisions: dict[str | None, int]
+    last_run_id: uuid.UUID | None
+    failures: list[tuple[str, str | None]]  # (subdomain, error)
+
+
+async def fleet_status(session: AsyncSession) -> FleetStatus:
+    """How many tenants sit at each revision, and what failed in the last run."""
+    rows = await session.execute(
+        select(Instance.schema_revision, func.count())
+        .where(Instance.status.in_(MIGRATABLE))
+        .group_by(Instance.schema_revision)
+    )
+    revisions = {revision: int(count) for revision, count in rows.all()}
+    run_id = await last_run_id(session)
+    failures: list[tuple[str, str | None]] = []
+    if run_id is not None:
+        failed = await session.execute(
+            select(Instance.subdomain, TenantMigration.error)
+            .join(Instance, Instance.id == TenantMigration.instance_id)
+            .where(TenantMigration.run_id == run_id, TenantMigration.status == TenantMigrationStatus.FAILED)
+            .order_by(Instance.subdomain)
+        )
+        failures = [(subdomain, error) for subdomain, error in failed.all()]
+    return FleetStatus(revisions, run_id, failures)

@@ -1,0 +1,140 @@
+"""The fleet migration runner against real tenant databases, with a test-only revision."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kitehub.migrate import extra_version_locations
+from kitehub.platform.instances.models import Instance
+from kitehub.provisioning.fleet import FleetOptions, FleetRunner, fleet_status
+from kitehub.provisioning.models import TenantMigration, TenantMigrationStatus
+from kitehub.provisioning.vault import Vault
+from tests.conftest import TenantFactory
+from tests.support import connect
+
+REVISIONS = Path(__file__).with_name("fleet_revisions")
+S = TenantMigrationStatus
+
+
+async def _revision_in_database(server_url: URL, instance: Instance) -> str | None:
+    assert instance.database_name is not None
+    async with connect(server_url.set(database=instance.database_name)) as conn:
+        revision: str | None = await conn.fetchval("SELECT version_num FROM alembic_version")
+        return revision
+
+
+async def _sabotage(server_url: URL, instance: Instance) -> None:
+    assert instance.database_name is not None
+    async with connect(server_url.set(database=instance.database_name)) as conn:
+        await conn.execute("CREATE TABLE fleet_probe (squatter int)")  # the revision's CREATE TABLE now fails
+
+
+async def _repair(server_url: URL, instance: Instance) -> None:
+    assert instance.database_name is not None
+    async with connect(server_url.set(database=instance.database_name)) as conn:
+        await conn.execute("DROP TABLE fleet_probe")
+
+
+async def test_twenty_tenants_one_sabotaged_then_repaired_then_rolled_back(
+    make_tenant: TenantFactory,
+    platform_sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    server_url: URL,
+) -> None:
+    tenants = [await make_tenant() for _ in range(20)]
+    broken = tenants[7]
+    await _sabotage(server_url, broken)
+    runner = FleetRunner(platform_sessions, vault)
+    with extra_version_locations("tenant", REVISIONS):
+        report = await runner.run(FleetOptions(target="head", concurrency=4))
+        assert (report.count(S.SUCCEEDED), report.count(S.FAILED), report.ok) == (19, 1, False)
+        for tenant in tenants:
+            expected = "t0001" if tenant is broken else "t9001"
+            assert await _revision_in_database(server_url, tenant) == expected
+        async with platform_sessions() as session:
+            ledger = list(await session.scalars(select(TenantMigration).where(TenantMigration.run_id == report.run_id)))
+            status = await fleet_status(session)
+        assert len(ledger) == 20
+        failed = [row for row in ledger if row.status is S.FAILED]
+        assert [row.instance_id for row in failed] == [broken.id]
+        assert "fleet_probe" in (failed[0].error or "")
+        assert all(row.finished_at is not None and row.duration_ms is not None for row in ledger)
+        assert status.revisions == {"t9001": 19, "t0001": 1}
+        assert [subdomain for subdomain, _ in status.failures] == [broken.subdomain]
+
+        await _repair(server_url, broken)
+        retried = await runner.run(FleetOptions(target="head", retry_failed=True))
+        assert [result.tenant.instance_id for result in retried.results] == [broken.id]
+        assert retried.ok
+        assert await _revision_in_database(server_url, broken) == "t9001"
+
+        back = await runner.run(FleetOptions(target="t0001", concurrency=4))
+        assert back.count(S.SUCCEEDED) == 20
+        assert back.ok
+    for tenant in tenants:
+        assert await _revision_in_database(server_url, tenant) == "t0001"
+    async with platform_sessions() as session:
+        assert {row.schema_revision for row in await session.scalars(select(Instance))} == {"t0001"}
+
+
+async def test_two_runners_at_once_migrate_each_tenant_exactly_once(
+    make_tenant: TenantFactory,
+    platform_sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+) -> None:
+    tenants = [await make_tenant() for _ in range(6)]  # born at the product's head, before the test revision
+    first, second = FleetRunner(platform_sessions, vault), FleetRunner(platform_sessions, vault)
+    with extra_version_locations("tenant", REVISIONS):
+        await asyncio.gather(first.run(FleetOptions(concurrency=3)), second.run(FleetOptions(concurrency=3)))
+        async with platform_sessions() as session:
+            rows = list(await session.scalars(select(TenantMigration).where(TenantMigration.status == S.SUCCEEDED)))
+        assert sorted(str(row.instance_id) for row in rows) == sorted(str(tenant.id) for tenant in tenants)
+        assert (await first.run(FleetOptions(target="t0001"))).ok
+
+
+async def test_a_failing_canary_stops_the_run_before_anyone_else(
+    make_tenant: TenantFactory,
+    platform_sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    server_url: URL,
+) -> None:
+    tenants = [await make_tenant() for _ in range(6)]
+    await _sabotage(server_url, tenants[1])  # the second canary
+    with extra_version_locations("tenant", REVISIONS):
+        report = await FleetRunner(platform_sessions, vault).run(FleetOptions(canary=3, concurrency=4))
+        assert report.stopped_early is not None
+        assert [result.status for result in report.results] == [S.SUCCEEDED, S.FAILED]
+        async with platform_sessions() as session:
+            touched = {row.instance_id for row in await session.scalars(select(TenantMigration))}
+        assert touched == {tenants[0].id, tenants[1].id}
+        for tenant in tenants[2:]:
+            assert await _revision_in_database(server_url, tenant) == "t0001"
+        await _repair(server_url, tenants[1])
+        assert (await FleetRunner(platform_sessions, vault).run(FleetOptions(target="t0001"))).ok
+
+
+async def test_max_failures_stops_scheduling_and_dry_run_changes_nothing(
+    make_tenant: TenantFactory,
+    platform_sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    server_url: URL,
+) -> None:
+    tenants = [await make_tenant() for _ in range(5)]
+    runner = FleetRunner(platform_sessions, vault)
+    for tenant in tenants[:2]:
+        await _sabotage(server_url, tenant)
+    with extra_version_locations("tenant", REVISIONS):
+        plan = await runner.run(FleetOptions(dry_run=True))
+        assert [tenant.instance_id for tenant in plan.planned] == [tenant.id for tenant in tenants]
+        assert plan.results == []
+        stopped = await runner.run(FleetOptions(concurrency=1, max_failures=2))
+    assert stopped.count(S.FAILED) == 2
+    assert stopped.count(S.SUCCEEDED) == 0  # nothing scheduled after the second failure
+    assert stopped.stopped_early is not None
+    for tenant in tenants:
+        assert await _revision_in_database(server_url, tenant) == "t0001"
