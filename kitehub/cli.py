@@ -26,6 +26,7 @@ from kitehub.jobs import JobRuntime, create_job_app, run_worker
 from kitehub.migrate import migrate_to
 from kitehub.platform.cli import admin
 from kitehub.provisioning.cli import keys, servers, tenants
+from kitehub.provisioning.fleet_cli import migrate_status, migrate_tenants
 from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings
 
@@ -198,6 +199,8 @@ async def _work(settings: Settings, url: URL, concurrency: int) -> None:
         await engine.dispose()
 
 
+migrate.add_command(migrate_tenants)
+migrate.add_command(migrate_status)
 main.add_command(servers)
 main.add_command(tenants)
 main.add_command(keys)

@@ -29,6 +29,10 @@ Tree = Literal["platform", "tenant"]
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATION_LOCK_KEYS: dict[Tree, int] = {"platform": 0x6B68_0001, "tenant": 0x6B68_0002}
 
+# The oldest tenant schema this code can serve. Raise it only after every tenant has passed it
+# (`kitehub migrate status`); tenants still below it are answered 503 until migrated.
+OLDEST_SUPPORTED_TENANT_REVISION = "t0001"
+
 
 _extra_locations: dict[Tree, tuple[str, ...]] = {"platform": (), "tenant": ()}
 
@@ -160,3 +164,16 @@ async def current_revision(connection: AsyncConnection) -> str | None:
         return MigrationContext.configure(sync_conn).get_current_revision()
 
     return await connection.run_sync(_current)
+
+
+def tenant_revision_supported(revision: str | None) -> bool:
+    """Whether a tenant at ``revision`` has every change this code relies on."""
+    return revision is not None and _has_ancestor(revision, OLDEST_SUPPORTED_TENANT_REVISION)
+
+
+@functools.lru_cache(maxsize=1024)
+def _has_ancestor(revision: str, ancestor: str) -> bool:
+    try:
+        return any(rev.revision == ancestor for rev in script_directory("tenant").iterate_revisions(revision, "base"))
+    except Exception:
+        return True

@@ -52,7 +52,14 @@ class ResolvedTenant:
     @property
     def fingerprint(self) -> str:
         """Changes whenever a cached engine for this tenant would be wrong."""
-        parts = (self.server_host, self.server_port, self.database_name, self.database_role, self.password_encrypted)
+        parts = (
+            self.server_host,
+            self.server_port,
+            self.database_name,
+            self.database_role,
+            self.password_encrypted,
+            self.schema_revision,  # a migrated tenant gets fresh connections (no stale cached statements)
+        )
         return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 

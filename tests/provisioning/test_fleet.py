@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kitehub import migrate
+from kitehub.app import create_app
 from kitehub.migrate import extra_version_locations
 from kitehub.platform.instances.models import Instance
 from kitehub.provisioning.fleet import FleetOptions, FleetRunner, fleet_status
 from kitehub.provisioning.models import TenantMigration, TenantMigrationStatus
 from kitehub.provisioning.vault import Vault
-from tests.conftest import TenantFactory
+from kitehub.settings import Settings
+from tests.conftest import TenantFactory, bearer
 from tests.support import connect
 
 REVISIONS = Path(__file__).with_name("fleet_revisions")
@@ -138,3 +143,28 @@ async def test_max_failures_stops_scheduling_and_dry_run_changes_nothing(
     assert stopped.stopped_early is not None
     for tenant in tenants:
         assert await _revision_in_database(server_url, tenant) == "t0001"
+
+
+async def test_tenants_below_the_supported_revision_wait_for_their_migration(
+    make_tenant: TenantFactory,
+    platform_sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tenant = await make_tenant()
+    headers = {"Host": f"{tenant.subdomain}.kitehub.localhost", **bearer(settings, tenant.owner_id)}
+    with extra_version_locations("tenant", REVISIONS):
+        monkeypatch.setattr(migrate, "OLDEST_SUPPORTED_TENANT_REVISION", "t9001")  # code that needs t9001
+        migrate._has_ancestor.cache_clear()
+        async with AsyncTestClient(app=create_app(settings)) as client:
+            waiting = await client.get("/tenant/v1/health", headers=headers)
+            assert waiting.status_code == 503
+            assert waiting.headers["retry-after"]
+            assert (await FleetRunner(platform_sessions, vault).run(FleetOptions())).ok
+            await asyncio.sleep(0.3)  # the instance's change is announced to the router (NOTIFY)
+            served = await client.get("/tenant/v1/health", headers=headers)
+            assert served.status_code == 200, served.text
+            assert served.json()["schema_revision"] == "t9001"  # a fresh engine saw the new schema
+        assert (await FleetRunner(platform_sessions, vault).run(FleetOptions(target="t0001"))).ok
+    migrate._has_ancestor.cache_clear()

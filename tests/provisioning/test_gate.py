@@ -80,3 +80,16 @@ def test_unknown_instances_are_not_found() -> None:
 )
 def test_lookup_keys(host: str | None, header: str | None, expected: LookupKey | None) -> None:
     assert lookup_key(host, header, "kitehub.localhost") == expected
+
+
+@pytest.mark.parametrize("revision", [None, "t0000-older"])
+def test_a_tenant_older_than_the_code_supports_is_503(revision: str | None) -> None:
+    tenant = ResolvedTenant(
+        uuid.uuid4(), "acme", uuid.uuid4(), I.READY, S.ACTIVE, revision, None, None, None, None, None, None
+    )
+    if revision is None:
+        with pytest.raises(ServiceUnavailableError) as excinfo:
+            check_access(tenant, "GET")
+        assert int(excinfo.value.headers["Retry-After"]) > 0
+    else:  # a revision unknown to this code is a newer release's: it is served
+        assert check_access(tenant, "GET") is tenant
