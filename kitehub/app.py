@@ -23,6 +23,7 @@ from kitehub.logs import configure_logging, get_logger
 from kitehub.platform.accounts.controllers import AuthController, MeController
 from kitehub.platform.accounts.dependencies import provide_current_account, provide_current_admin
 from kitehub.platform.admin.controllers import AdminController
+from kitehub.platform.admin.migrations import MigrationController
 from kitehub.platform.audit.dependencies import provide_audit_actor
 from kitehub.platform.health.controllers import HealthController
 from kitehub.platform.instances.controllers import InstanceController
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
             MeController,
             InstanceController,
             AdminController,
+            MigrationController,
             tenant_router,
         ],
         dependencies={

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -103,12 +103,13 @@ class FleetRunner:
         report = FleetReport(run_id=run_id or uuid.uuid4(), target=target)
         tenants = await self._tenants(options)
         report.planned = [tenant for tenant in tenants if tenant.revision != target]
-        for tenant in tenants:
-            if tenant.revision == target:
-                self._done(
-                    report, TenantResult(tenant, TenantMigrationStatus.SKIPPED, tenant.revision, tenant.revision)
-                )
-        if options.dry_run or not report.planned:
+        if options.dry_run:
+            return report
+        skipped = [tenant for tenant in tenants if tenant.revision == target]
+        await self._record_skipped(report.run_id, skipped)
+        for tenant in skipped:
+            self._done(report, TenantResult(tenant, TenantMigrationStatus.SKIPPED, tenant.revision, tenant.revision))
+        if not report.planned:
             return report
         canaries, rest = report.planned[: options.canary], report.planned[options.canary :]
         for tenant in canaries:  # one at a time: the first failure stops everything
@@ -119,6 +120,22 @@ class FleetRunner:
                 return report
         await self._migrate_all(report, rest, target, options)
         return report
+
+    async def _record_skipped(self, run_id: uuid.UUID, tenants: list[Tenant]) -> None:
+        """Tenants already at the target: one ledger row each, in one statement (no connection to them)."""
+        if not tenants:
+            return
+        now = datetime.now(UTC)
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                insert(TenantMigration),
+                [
+                    {"run_id": run_id, "instance_id": tenant.instance_id, "from_revision": tenant.revision,
+                     "to_revision": tenant.revision, "status": TenantMigrationStatus.SKIPPED, "started_at": now,
+                     "finished_at": now, "duration_ms": 0}
+                    for tenant in tenants
+                ],
+            )  # fmt: skip
 
     def _done(self, report: FleetReport, result: TenantResult) -> None:
         report.results.append(result)
@@ -271,3 +288,27 @@ async def fleet_status(session: AsyncSession) -> FleetStatus:
         )
         failures = [(subdomain, error) for subdomain, error in failed.all()]
     return FleetStatus(revisions, run_id, failures)
+
+
+@dataclass(frozen=True, slots=True)
+class RunProgress:
+    run_id: uuid.UUID
+    counts: dict[str, int]
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+async def run_progress(session: AsyncSession, run_id: uuid.UUID) -> RunProgress | None:
+    rows = await session.execute(
+        select(TenantMigration.status, func.count(), func.min(TenantMigration.started_at),
+               func.max(TenantMigration.finished_at))
+        .where(TenantMigration.run_id == run_id)
+        .group_by(TenantMigration.status)
+    )  # fmt: skip
+    result = rows.all()
+    if not result:
+        return None
+    counts = {status.value: int(count) for status, count, _, _ in result}
+    started = min(started for _, _, started, _ in result)
+    finished = None if counts.get("RUNNING") else max((f for _, _, _, f in result if f is not None), default=None)
+    return RunProgress(run_id, counts, started, finished)

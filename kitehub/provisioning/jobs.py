@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import procrastinate
 
 from kitehub.jobs import runtime_of
 from kitehub.logs import get_logger
+from kitehub.provisioning.fleet import FleetOptions, FleetRunner
 from kitehub.provisioning.provisioner import Provisioner, ProvisioningFailedError, ProvisioningInProgressError
 from kitehub.provisioning.teardown import deprovision
 
@@ -15,6 +17,8 @@ QUEUE = "provisioning"
 PROVISION = "provisioning.provision"
 RETRY = "provisioning.retry"
 PURGE = "provisioning.purge"
+MIGRATE = "provisioning.migrate_fleet"
+MIGRATION_QUEUE = "migrations"
 
 logger = get_logger(__name__)
 
@@ -52,6 +56,26 @@ async def purge(context: procrastinate.JobContext, instance_id: str, actor_id: s
         )
 
 
+async def migrate_fleet(context: procrastinate.JobContext, run_id: str, options: dict[str, Any]) -> None:
+    """A fleet migration started from the API; its progress is in the ledger under ``run_id``."""
+    runtime = runtime_of(context)
+    fleet_options = FleetOptions(
+        target=options.get("target", "head"),
+        concurrency=int(options.get("concurrency", 4)),
+        per_server=int(options.get("per_server", 4)),
+        canary=int(options.get("canary", 0)),
+        max_failures=options.get("max_failures"),
+        retry_failed=bool(options.get("retry_failed", False)),
+    )
+    report = await FleetRunner(runtime.sessions, runtime.vault).run(fleet_options, run_id=uuid.UUID(run_id))
+    logger.info("fleet migration finished", run_id=run_id, ok=report.ok, stopped_early=report.stopped_early)
+
+
 def register_tasks(app: procrastinate.App) -> None:
-    for name, function in ((PROVISION, provision), (RETRY, retry), (PURGE, purge)):
-        app.task(name=name, queue=QUEUE, pass_context=True)(function)
+    for name, queue, function in (
+        (PROVISION, QUEUE, provision),
+        (RETRY, QUEUE, retry),
+        (PURGE, QUEUE, purge),
+        (MIGRATE, MIGRATION_QUEUE, migrate_fleet),  # long runs: their own queue, beside provisioning
+    ):
+        app.task(name=name, queue=queue, pass_context=True)(function)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -129,3 +130,31 @@ async def test_nul_characters_are_422_not_500(
     in_query = await client.get("/api/v1/admin/audit-log?action=a%00b", headers=admin)
     assert in_query.status_code == 422
     assert in_query.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_fleet_migrations_over_the_api(
+    worker_client: AsyncTestClient[Any],
+    platform_sessions: async_sessionmaker[AsyncSession],
+    platform_url: URL,
+) -> None:
+    owner = await owner_headers(worker_client)
+    admin = await admin_headers(worker_client, platform_sessions)
+    instance = await create_instance(worker_client, owner)
+    await wait_for_status(worker_client, owner, instance["id"], "READY")
+
+    status = (await worker_client.get("/api/v1/admin/migrations", headers=admin)).json()
+    assert sum(status["revisions"].values()) == 1
+    started = await worker_client.post("/api/v1/admin/migrations", json={"target": "head"}, headers=admin)
+    assert started.status_code == 202
+    run_id = started.json()["run_id"]
+    for _ in range(100):
+        progress = await worker_client.get(f"/api/v1/admin/migrations/{run_id}", headers=admin)
+        if progress.status_code == 200 and progress.json()["finished_at"]:
+            break
+        await asyncio.sleep(0.1)
+    assert progress.json()["counts"] == {"SKIPPED": 1}  # already at head: nothing to do, on the record
+    assert (
+        await worker_client.post("/api/v1/admin/migrations", json={"target": "nope"}, headers=admin)
+    ).status_code == 422
+    assert (await worker_client.post("/api/v1/admin/migrations", json={}, headers=owner)).status_code == 403
+    assert await audit_rows(platform_url, "migration.start")
