@@ -49,3 +49,23 @@ async def test_drain_stops_placement(tmp_path: Path, platform_url: URL) -> None:
     assert "kitehub tenants retry" in refused.stderr
     async with connect(platform_url) as conn:
         assert await conn.fetchval("SELECT status FROM instances WHERE subdomain = 'no-room'") == "FAILED"
+
+
+def test_migrate_tenants_and_status(tmp_path: Path, platform_url: URL, server_url: URL) -> None:
+    env = clean_env(KITEHUB_DATABASE_URL=libpq_dsn(platform_url), KITEHUB_DATA_DIR=str(tmp_path))
+    assert run_kitehub("tenants", "provision", "fleet-cli", "--owner", "o@cli.example", env=env).returncode == 0
+    try:
+        dry = run_kitehub("migrate", "tenants", "--dry-run", env=env)
+        assert dry.returncode == 0, dry.stderr
+        assert "0 tenants would move" in dry.stdout
+        ran = run_kitehub("migrate", "tenants", "--concurrency", "2", env=env)
+        assert ran.returncode == 0, ran.stderr
+        assert "skipped" in ran.stdout
+        status = run_kitehub("migrate", "status", env=env)
+        assert status.returncode == 0, status.stderr
+        assert "t0001" in status.stdout
+        assert "0 failed" in status.stdout
+        bad = run_kitehub("migrate", "tenants", "--instances", "not-a-uuid", env=env)
+        assert bad.returncode == 2
+    finally:
+        run_kitehub("tenants", "deprovision", "fleet-cli", "--yes", env=env)
