@@ -17,6 +17,7 @@ from kitehub.migrate import extra_version_locations
 from kitehub.platform.instances.models import Instance
 from kitehub.provisioning.fleet import FleetOptions, FleetRunner, fleet_status
 from kitehub.provisioning.models import TenantMigration, TenantMigrationStatus
+from kitehub.provisioning.template import template_name
 from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings
 from tests.conftest import TenantFactory, bearer
@@ -168,3 +169,16 @@ async def test_tenants_below_the_supported_revision_wait_for_their_migration(
             assert served.json()["schema_revision"] == "t9001"  # a fresh engine saw the new schema
         assert (await FleetRunner(platform_sessions, vault).run(FleetOptions(target="t0001"))).ok
     migrate._has_ancestor.cache_clear()
+
+
+async def test_new_tenants_start_at_a_new_head(make_tenant: TenantFactory, server_url: URL) -> None:
+    """When the tenant head changes, the template is rebuilt: nobody is born needing a migration."""
+    with extra_version_locations("tenant", REVISIONS):
+        newborn = await make_tenant()
+    try:
+        assert newborn.schema_revision == "t9001"
+        assert await _revision_in_database(server_url, newborn) == "t9001"
+    finally:
+        async with connect(server_url.set(database="postgres")) as admin:
+            await admin.execute(f"ALTER DATABASE {template_name('t9001')} WITH IS_TEMPLATE false")
+            await admin.execute(f"DROP DATABASE IF EXISTS {template_name('t9001')} WITH (FORCE)")
