@@ -3,69 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.errors import InvalidInputError, NotFoundError
-from kitehub.jobs import enqueue
-from kitehub.migrate import resolve_revision
+from kitehub.errors import NotFoundError
 from kitehub.platform.accounts.models import Account
-from kitehub.platform.audit.services import AuditActor, record
-from kitehub.provisioning import jobs as provisioning_jobs
+from kitehub.platform.admin.schemas import (
+    MigrationRequest,
+    MigrationRunResponse,
+    MigrationStarted,
+    MigrationStatusResponse,
+)
+from kitehub.platform.admin.services import start_migration
+from kitehub.platform.audit.services import AuditActor
 from kitehub.provisioning.fleet import fleet_status, run_progress
-from kitehub.schemas import StrictBody
-
-
-class MigrationRequest(StrictBody):
-    target: str = Field(default="head", max_length=64)
-    concurrency: int = Field(default=4, ge=1, le=64)
-    per_server: int = Field(default=4, ge=1, le=64)
-    canary: int = Field(default=0, ge=0, le=10_000)
-    max_failures: int | None = Field(default=None, ge=1)
-    retry_failed: bool = False
-
-
-class MigrationStarted(BaseModel):
-    run_id: uuid.UUID
-    target: str | None
-
-
-class MigrationStatusResponse(BaseModel):
-    revisions: dict[str, int]
-    last_run_id: uuid.UUID | None
-    failures: list[dict[str, str | None]]
-
-
-class MigrationRunResponse(BaseModel):
-    run_id: uuid.UUID
-    counts: dict[str, int]
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
-async def start_migration(session: AsyncSession, actor: AuditActor, request: MigrationRequest) -> MigrationStarted:
-    try:
-        target = resolve_revision("tenant", request.target)
-    except Exception:
-        raise InvalidInputError(
-            f"no tenant revision {request.target!r}",
-            extra={"errors": [{"field": "target", "message": "unknown revision", "source": "body"}]},
-        ) from None
-    run_id = uuid.uuid4()
-    await enqueue(
-        session,
-        provisioning_jobs.MIGRATE,
-        queue=provisioning_jobs.MIGRATION_QUEUE,
-        args={"run_id": str(run_id), "options": request.model_dump()},
-        queueing_lock="fleet-migration",  # one waiting run at a time
-    )
-    await record(session, actor, "migration.start", "migration_run", run_id, after=request.model_dump())
-    return MigrationStarted(run_id=run_id, target=target)
 
 
 class MigrationController(Controller):

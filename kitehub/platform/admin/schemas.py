@@ -52,3 +52,30 @@ class DatabaseServerResponse(BaseModel):
     status: str
     max_tenants: int
     tenants: int
+
+
+class MigrationRequest(StrictBody):
+    target: str = Field(default="head", max_length=64)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    per_server: int = Field(default=4, ge=1, le=64)
+    canary: int = Field(default=0, ge=0, le=10_000)
+    max_failures: int | None = Field(default=None, ge=1)
+    retry_failed: bool = False
+
+
+class MigrationStarted(BaseModel):
+    run_id: uuid.UUID
+    target: str | None
+
+
+class MigrationStatusResponse(BaseModel):
+    revisions: dict[str, int]
+    last_run_id: uuid.UUID | None
+    failures: list[dict[str, str | None]]
+
+
+class MigrationRunResponse(BaseModel):
+    run_id: uuid.UUID
+    counts: dict[str, int]
+    started_at: datetime | None
+    finished_at: datetime | None

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.db import normalise_url, safe_url
 from kitehub.errors import InvalidInputError
-from kitehub.platform.admin.schemas import DatabaseServerResponse
+from kitehub.jobs import enqueue
+from kitehub.migrate import resolve_revision
+from kitehub.platform.admin.schemas import DatabaseServerResponse, MigrationRequest, MigrationStarted
 from kitehub.platform.audit.services import AuditActor, record
+from kitehub.provisioning import jobs as provisioning_jobs
 from kitehub.provisioning.servers import harden_server, list_servers, register_server, verify_server
 from kitehub.provisioning.vault import Vault
 
@@ -50,3 +55,23 @@ def safe_url_text(url: str) -> str:
         return safe_url(normalise_url(url))
     except (ValueError, ArgumentError):
         return "(invalid)"
+
+
+async def start_migration(session: AsyncSession, actor: AuditActor, request: MigrationRequest) -> MigrationStarted:
+    try:
+        target = resolve_revision("tenant", request.target)
+    except Exception:
+        raise InvalidInputError(
+            f"no tenant revision {request.target!r}",
+            extra={"errors": [{"field": "target", "message": "unknown revision", "source": "body"}]},
+        ) from None
+    run_id = uuid.uuid4()
+    await enqueue(
+        session,
+        provisioning_jobs.MIGRATE,
+        queue=provisioning_jobs.MIGRATION_QUEUE,
+        args={"run_id": str(run_id), "options": request.model_dump()},
+        queueing_lock="fleet-migration",  # one waiting run at a time
+    )
+    await record(session, actor, "migration.start", "migration_run", run_id, after=request.model_dump())
+    return MigrationStarted(run_id=run_id, target=target)
