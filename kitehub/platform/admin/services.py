@@ -1,4 +1,4 @@
-"""Admin operations that are not about one instance: database servers."""
+"""Admin operations that are not about one instance: database servers and fleet migrations."""
 
 from __future__ import annotations
 
