@@ -195,7 +195,8 @@ class FleetRunner:
                     duration_ms=duration_ms,
                 )
             )
-            if status is TenantMigrationStatus.SUCCEEDED:
+            if status is not TenantMigrationStatus.FAILED and after != tenant.revision:
+                # also heals a platform row left behind (the tenant moved, the record did not)
                 await session.execute(
                     update(Instance).where(Instance.id == tenant.instance_id).values(schema_revision=after)
                 )  # every process's router drops this tenant's engine (NOTIFY): its schema changed
