@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 Tree = Literal["platform", "tenant"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-_MIGRATION_LOCK_KEYS: dict[Tree, int] = {"platform": 0x6B68_0001, "tenant": 0x6B68_0002}
+MIGRATION_LOCK_KEYS: dict[Tree, int] = {"platform": 0x6B68_0001, "tenant": 0x6B68_0002}
 
 # The oldest tenant schema this code can serve. Raise it only after every tenant has passed it
 # (`kitehub migrate status`); tenants still below it are answered 503 until migrated.
@@ -53,11 +53,13 @@ def extra_version_locations(tree: Tree, *paths: Path) -> Iterator[None]:
     previous = _extra_locations[tree]
     _extra_locations[tree] = (*previous, *(str(path) for path in paths))
     script_directory.cache_clear()
+    _has_ancestor.cache_clear()
     try:
         yield
     finally:
         _extra_locations[tree] = previous
         script_directory.cache_clear()
+        _has_ancestor.cache_clear()
 
 
 @functools.cache
@@ -117,7 +119,7 @@ async def migrate_to(engine: AsyncEngine, tree: Tree, revision: str = "head") ->
     async with engine.begin() as conn:
         # Several processes may migrate one database at once (API processes starting together):
         # the first takes this lock, the others wait and then find nothing left to do.
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEYS[tree]})
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEYS[tree]})
         return await migrate_connection(conn, tree, revision)
 
 

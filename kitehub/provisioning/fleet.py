@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,21 +21,22 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from kitehub.migrate import migrate_connection, resolve_revision
-from kitehub.platform.instances.models import Instance, InstanceStatus
+from kitehub.errors import InvalidInputError, NotFoundError
+from kitehub.migrate import MIGRATION_LOCK_KEYS, migrate_connection, resolve_revision, tenant_revision_supported
+from kitehub.platform.instances.models import Instance
 from kitehub.provisioning.credentials import database_password_location
+from kitehub.provisioning.fleet_ledger import MIGRATABLE, last_run_failures, last_run_target
 from kitehub.provisioning.models import DatabaseServer, TenantMigration, TenantMigrationStatus
 from kitehub.provisioning.servers import server_url
 from kitehub.provisioning.vault import Vault
 
-MIGRATABLE = (InstanceStatus.READY, InstanceStatus.SUSPENDED)
-_TENANT_LOCK_KEY = zlib.crc32(b"kitehub:tenant-schema-migration")
+TENANT_LOCK_TIMEOUT_SECONDS = 60
 MAX_ERROR_LENGTH = 2000
 
 
 @dataclass(frozen=True, slots=True)
 class FleetOptions:
-    target: str = "head"
+    target: str | None = None  # None: head, or with retry_failed the target of the run retried
     concurrency: int = 4
     per_server: int = 4
     instance_ids: tuple[uuid.UUID, ...] = ()
@@ -45,6 +45,7 @@ class FleetOptions:
     max_failures: int | None = None
     dry_run: bool = False
     retry_failed: bool = False
+    force: bool = False  # allow a target below the oldest revision this code serves
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,7 @@ class FleetRunner:
         self._on_result = on_result
 
     async def run(self, options: FleetOptions, run_id: uuid.UUID | None = None) -> FleetReport:
-        target = resolve_revision("tenant", options.target)
+        target = await self._target(options)
         report = FleetReport(run_id=run_id or uuid.uuid4(), target=target)
         tenants = await self._tenants(options)
         report.planned = [tenant for tenant in tenants if tenant.revision != target]
@@ -121,18 +122,37 @@ class FleetRunner:
         await self._migrate_all(report, rest, target, options)
         return report
 
+    async def _target(self, options: FleetOptions) -> str | None:
+        requested = options.target
+        if requested is None and options.retry_failed:
+            async with self._sessions() as session:
+                requested = await last_run_target(session)
+        try:
+            target = resolve_revision("tenant", requested or "head")
+        except Exception:  # alembic raises several kinds for an unknown or ambiguous id
+            raise InvalidInputError(
+                f"no tenant revision {requested!r}",
+                extra={"errors": [{"field": "target", "message": "unknown revision", "source": "body"}]},
+            ) from None
+        if not tenant_revision_supported(target) and not options.force:
+            raise InvalidInputError(
+                f"{target or 'base'} is older than the oldest revision this code serves: every tenant would "
+                "answer 503 (and 'base' drops all their tables); confirm with force",
+                extra={"errors": [{"field": "target", "message": "below the supported revision", "source": "body"}]},
+            )
+        return target
+
     async def _record_skipped(self, run_id: uuid.UUID, tenants: list[Tenant]) -> None:
         """Tenants already at the target: one ledger row each, in one statement (no connection to them)."""
         if not tenants:
             return
-        now = datetime.now(UTC)
+        statement = insert(TenantMigration).values(started_at=func.now(), finished_at=func.now())  # db clock
         async with self._sessions() as session, session.begin():
             await session.execute(
-                insert(TenantMigration),
+                statement,
                 [
                     {"run_id": run_id, "instance_id": tenant.instance_id, "from_revision": tenant.revision,
-                     "to_revision": tenant.revision, "status": TenantMigrationStatus.SKIPPED, "started_at": now,
-                     "finished_at": now, "duration_ms": 0}
+                     "to_revision": tenant.revision, "status": TenantMigrationStatus.SKIPPED, "duration_ms": 0}
                     for tenant in tenants
                 ],
             )  # fmt: skip
@@ -152,7 +172,7 @@ class FleetRunner:
         async def one(tenant: Tenant) -> None:
             nonlocal failures
             server_gate = per_server.setdefault(tenant.server_id, asyncio.Semaphore(options.per_server))
-            async with overall, server_gate:
+            async with server_gate, overall:  # a busy server's queue holds no slot of the others
                 if options.max_failures is not None and failures >= options.max_failures:
                     return  # scheduling stopped: this tenant is left as it is
                 result = await self._migrate(report.run_id, tenant, target)
@@ -160,7 +180,10 @@ class FleetRunner:
                     failures += 1
                 self._done(report, result)
 
-        await asyncio.gather(*(one(tenant) for tenant in tenants))
+        outcomes = await asyncio.gather(*(one(tenant) for tenant in tenants), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):  # e.g. the platform database went away mid-run
+                report.stopped_early = f"{type(outcome).__name__}: {outcome}"
         if options.max_failures is not None and failures >= options.max_failures:
             report.stopped_early = f"{failures} failures reached --max-failures {options.max_failures}"
 
@@ -209,8 +232,11 @@ class FleetRunner:
         engine = create_async_engine(url, poolclass=NullPool, hide_parameters=True)
         try:
             async with engine.begin() as conn:
-                if not await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _TENANT_LOCK_KEY}):
-                    return tenant.revision, tenant.revision, False  # another runner has it right now
+                # Another runner may be migrating this tenant: wait for it (bounded), then look
+                # again; what it finished is then a no-op here, what it failed is tried again.
+                await conn.execute(text(f"SET LOCAL lock_timeout = '{TENANT_LOCK_TIMEOUT_SECONDS}s'"))
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEYS["tenant"]})
+                await conn.execute(text("SET LOCAL lock_timeout = 0"))
                 before, after = await migrate_connection(conn, "tenant", target or "base")
                 return before, after, before != after
         finally:
@@ -228,9 +254,21 @@ class FleetRunner:
         if options.server:
             query = query.where(DatabaseServer.name == options.server)
         async with self._sessions() as session:
+            if options.server and not await session.scalar(
+                select(DatabaseServer.id).where(
+                    DatabaseServer.name == options.server, DatabaseServer.deleted_at.is_(None)
+                )
+            ):
+                raise NotFoundError(f"no database server named {options.server!r}")
             if options.retry_failed:
                 query = query.where(Instance.id.in_(await last_run_failures(session)))
             rows = (await session.execute(query)).all()
+        unknown = set(options.instance_ids) - {instance.id for instance, _ in rows}
+        if unknown:
+            raise InvalidInputError(
+                f"not migratable (unknown, or not READY/SUSPENDED): {', '.join(sorted(map(str, unknown)))}",
+                extra={"errors": [{"field": "instances", "message": "not migratable", "source": "body"}]},
+            )
         return [
             Tenant(
                 instance_id=instance.id,
@@ -245,71 +283,3 @@ class FleetRunner:
             )
             for instance, server in rows
         ]
-
-
-async def last_run_id(session: AsyncSession) -> uuid.UUID | None:
-    return await session.scalar(select(TenantMigration.run_id).order_by(TenantMigration.started_at.desc()).limit(1))
-
-
-async def last_run_failures(session: AsyncSession) -> list[uuid.UUID]:
-    run_id = await last_run_id(session)
-    if run_id is None:
-        return []
-    rows = await session.scalars(
-        select(TenantMigration.instance_id).where(
-            TenantMigration.run_id == run_id, TenantMigration.status == TenantMigrationStatus.FAILED
-        )
-    )
-    return list(rows)
-
-
-@dataclass(frozen=True, slots=True)
-class FleetStatus:
-    revisions: dict[str | None, int]
-    last_run_id: uuid.UUID | None
-    failures: list[tuple[str, str | None]]  # (subdomain, error)
-
-
-async def fleet_status(session: AsyncSession) -> FleetStatus:
-    """How many tenants sit at each revision, and what failed in the last run."""
-    rows = await session.execute(
-        select(Instance.schema_revision, func.count())
-        .where(Instance.status.in_(MIGRATABLE))
-        .group_by(Instance.schema_revision)
-    )
-    revisions = {revision: int(count) for revision, count in rows.all()}
-    run_id = await last_run_id(session)
-    failures: list[tuple[str, str | None]] = []
-    if run_id is not None:
-        failed = await session.execute(
-            select(Instance.subdomain, TenantMigration.error)
-            .join(Instance, Instance.id == TenantMigration.instance_id)
-            .where(TenantMigration.run_id == run_id, TenantMigration.status == TenantMigrationStatus.FAILED)
-            .order_by(Instance.subdomain)
-        )
-        failures = [(subdomain, error) for subdomain, error in failed.all()]
-    return FleetStatus(revisions, run_id, failures)
-
-
-@dataclass(frozen=True, slots=True)
-class RunProgress:
-    run_id: uuid.UUID
-    counts: dict[str, int]
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
-async def run_progress(session: AsyncSession, run_id: uuid.UUID) -> RunProgress | None:
-    rows = await session.execute(
-        select(TenantMigration.status, func.count(), func.min(TenantMigration.started_at),
-               func.max(TenantMigration.finished_at))
-        .where(TenantMigration.run_id == run_id)
-        .group_by(TenantMigration.status)
-    )  # fmt: skip
-    result = rows.all()
-    if not result:
-        return None
-    counts = {status.value: int(count) for status, count, _, _ in result}
-    started = min(started for _, _, started, _ in result)
-    finished = None if counts.get("RUNNING") else max((f for _, _, _, f in result if f is not None), default=None)
-    return RunProgress(run_id, counts, started, finished)

@@ -10,7 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kitehub.cli_context import PlatformContext, async_command, cli_settings, platform_context
-from kitehub.provisioning.fleet import FleetOptions, FleetReport, FleetRunner, TenantResult, fleet_status
+from kitehub.provisioning.fleet import FleetOptions, FleetReport, FleetRunner, TenantResult
+from kitehub.provisioning.fleet_ledger import fleet_status
 from kitehub.provisioning.models import TenantMigrationStatus
 
 
@@ -22,7 +23,7 @@ def _ids(value: str | None) -> tuple[uuid.UUID, ...]:
 
 
 @click.command("tenants")
-@click.option("--to", "target", default="head", show_default=True, help="Target revision; older = downgrade.")
+@click.option("--to", "target", default=None, help="Target revision (default: head; older = downgrade).")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256))
 @click.option("--per-server", default=4, show_default=True, type=click.IntRange(1, 256))
 @click.option("--instances", default=None, help="Only these instance ids (comma-separated).")
@@ -32,10 +33,11 @@ def _ids(value: str | None) -> tuple[uuid.UUID, ...]:
 )
 @click.option("--max-failures", default=None, type=click.IntRange(1), help="Stop scheduling after K failures.")
 @click.option("--dry-run", is_flag=True, help="Show what would be migrated.")
-@click.option("--retry-failed", is_flag=True, help="Only the tenants that failed in the last run.")
+@click.option("--retry-failed", is_flag=True, help="Only the tenants that failed in the last run (to its target).")
+@click.option("--force", is_flag=True, help="Allow a target below the oldest revision this code serves.")
 @async_command
 async def migrate_tenants(
-    target: str,
+    target: str | None,
     concurrency: int,
     per_server: int,
     instances: str | None,
@@ -44,10 +46,11 @@ async def migrate_tenants(
     max_failures: int | None,
     dry_run: bool,
     retry_failed: bool,
+    force: bool,
 ) -> None:
     """Move every READY tenant database to a revision; exit 0 only when all succeeded."""
     options = FleetOptions(target, concurrency, per_server, _ids(instances), server, canary, max_failures,
-                           dry_run, retry_failed)  # fmt: skip
+                           dry_run, retry_failed, force)  # fmt: skip
     async with platform_context(cli_settings()) as ctx:
         report = await _run(ctx, options)
     _summary(report, dry_run)

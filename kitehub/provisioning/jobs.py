@@ -60,12 +60,13 @@ async def migrate_fleet(context: procrastinate.JobContext, run_id: str, options:
     """A fleet migration started from the API; its progress is in the ledger under ``run_id``."""
     runtime = runtime_of(context)
     fleet_options = FleetOptions(
-        target=options.get("target", "head"),
+        target=options.get("target"),
         concurrency=int(options.get("concurrency", 4)),
         per_server=int(options.get("per_server", 4)),
         canary=int(options.get("canary", 0)),
-        max_failures=options.get("max_failures"),
+        max_failures=int(options["max_failures"]) if options.get("max_failures") else None,
         retry_failed=bool(options.get("retry_failed", False)),
+        force=bool(options.get("force", False)),
     )
     report = await FleetRunner(runtime.sessions, runtime.vault).run(fleet_options, run_id=uuid.UUID(run_id))
     logger.info("fleet migration finished", run_id=run_id, ok=report.ok, stopped_early=report.stopped_early)

@@ -67,5 +67,15 @@ def test_migrate_tenants_and_status(tmp_path: Path, platform_url: URL, server_ur
         assert "0 failed" in status.stdout
         bad = run_kitehub("migrate", "tenants", "--instances", "not-a-uuid", env=env)
         assert bad.returncode == 2
+        for args, message in (
+            (("--to", "nope"), "no tenant revision"),
+            (("--server", "nowhere"), "no database server"),
+            (("--instances", "00000000-0000-0000-0000-000000000001"), "not migratable"),
+            (("--to", "base"), "older than the oldest revision"),
+        ):
+            refused = run_kitehub("migrate", "tenants", *args, env=env)
+            assert refused.returncode == 1, args
+            assert message in refused.stderr, (args, refused.stderr)
+            assert "Traceback" not in refused.stderr
     finally:
         run_kitehub("tenants", "deprovision", "fleet-cli", "--yes", env=env)

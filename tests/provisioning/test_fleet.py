@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kitehub import migrate
 from kitehub.app import create_app
+from kitehub.errors import InvalidInputError
 from kitehub.migrate import extra_version_locations
 from kitehub.platform.instances.models import Instance
-from kitehub.provisioning.fleet import FleetOptions, FleetRunner, fleet_status
+from kitehub.provisioning.fleet import FleetOptions, FleetRunner
+from kitehub.provisioning.fleet_ledger import fleet_status
 from kitehub.provisioning.models import TenantMigration, TenantMigrationStatus
 from kitehub.provisioning.template import template_name
 from kitehub.provisioning.vault import Vault
@@ -167,8 +169,10 @@ async def test_tenants_below_the_supported_revision_wait_for_their_migration(
             served = await client.get("/tenant/v1/health", headers=headers)
             assert served.status_code == 200, served.text
             assert served.json()["schema_revision"] == "t9001"  # a fresh engine saw the new schema
-        assert (await FleetRunner(platform_sessions, vault).run(FleetOptions(target="t0001"))).ok
-    migrate._has_ancestor.cache_clear()
+        refused = FleetRunner(platform_sessions, vault).run(FleetOptions(target="t0001"))
+        with pytest.raises(InvalidInputError, match="older than the oldest revision"):  # needs force now
+            await refused
+        assert (await FleetRunner(platform_sessions, vault).run(FleetOptions(target="t0001", force=True))).ok
 
 
 async def test_new_tenants_start_at_a_new_head(make_tenant: TenantFactory, server_url: URL) -> None:
@@ -182,3 +186,27 @@ async def test_new_tenants_start_at_a_new_head(make_tenant: TenantFactory, serve
         async with connect(server_url.set(database="postgres")) as admin:
             await admin.execute(f"ALTER DATABASE {template_name('t9001')} WITH IS_TEMPLATE false")
             await admin.execute(f"DROP DATABASE IF EXISTS {template_name('t9001')} WITH (FORCE)")
+
+
+async def test_retry_failed_retries_towards_the_failed_runs_target(
+    make_tenant: TenantFactory,
+    platform_sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    server_url: URL,
+) -> None:
+    tenants = [await make_tenant() for _ in range(2)]
+    runner = FleetRunner(platform_sessions, vault)
+    with extra_version_locations("tenant", REVISIONS):
+        assert (await runner.run(FleetOptions())).ok  # both at t9001
+        blocker = tenants[0]
+        assert blocker.database_name is not None
+        async with connect(server_url.set(database=blocker.database_name)) as conn:
+            await conn.execute("CREATE VIEW probe_view AS SELECT * FROM fleet_probe")  # blocks the DROP TABLE
+        down = await runner.run(FleetOptions(target="t0001"))
+        assert down.count(S.FAILED) == 1
+        async with connect(server_url.set(database=blocker.database_name)) as conn:
+            await conn.execute("DROP VIEW probe_view")
+        retried = await runner.run(FleetOptions(retry_failed=True))  # no --to: the failed run's target
+        assert retried.target == "t0001"
+        assert retried.ok
+    assert await _revision_in_database(server_url, blocker) == "t0001"

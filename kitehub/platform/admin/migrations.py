@@ -19,7 +19,7 @@ from kitehub.platform.admin.schemas import (
 )
 from kitehub.platform.admin.services import start_migration
 from kitehub.platform.audit.services import AuditActor
-from kitehub.provisioning.fleet import fleet_status, run_progress
+from kitehub.provisioning.fleet_ledger import fleet_status, run_progress
 
 
 class MigrationController(Controller):

@@ -61,6 +61,7 @@ class MigrationRequest(StrictBody):
     canary: int = Field(default=0, ge=0, le=10_000)
     max_failures: int | None = Field(default=None, ge=1)
     retry_failed: bool = False
+    force: bool = Field(default=False, description="allow a target below the oldest revision the code serves")
 
 
 class MigrationStarted(BaseModel):
