@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -107,7 +108,7 @@ class FleetRunner:
         if options.dry_run:
             return report
         skipped = [tenant for tenant in tenants if tenant.revision == target]
-        await self._record_skipped(report.run_id, skipped)
+        await self._record_plan(report.run_id, skipped, report.planned, target)
         for tenant in skipped:
             self._done(report, TenantResult(tenant, TenantMigrationStatus.SKIPPED, tenant.revision, tenant.revision))
         if not report.planned:
@@ -118,8 +119,11 @@ class FleetRunner:
             self._done(report, result)
             if result.status is TenantMigrationStatus.FAILED:
                 report.stopped_early = f"canary {tenant.subdomain} failed"
+                await self._close_unscheduled(report.run_id, report.stopped_early)
                 return report
         await self._migrate_all(report, rest, target, options)
+        if report.stopped_early:
+            await self._close_unscheduled(report.run_id, report.stopped_early)
         return report
 
     async def _target(self, options: FleetOptions) -> str | None:
@@ -142,20 +146,45 @@ class FleetRunner:
             )
         return target
 
-    async def _record_skipped(self, run_id: uuid.UUID, tenants: list[Tenant]) -> None:
-        """Tenants already at the target: one ledger row each, in one statement (no connection to them)."""
-        if not tenants:
-            return
-        statement = insert(TenantMigration).values(started_at=func.now(), finished_at=func.now())  # db clock
+    async def _record_plan(
+        self, run_id: uuid.UUID, skipped: list[Tenant], planned: list[Tenant], target: str | None
+    ) -> None:
+        """The whole run in the ledger before it starts (one statement): tenants already at the
+        target as SKIPPED, the others RUNNING until their attempt ends, so the run's progress and
+        its end can be read at any time."""
+        rows = [
+            {"run_id": run_id, "instance_id": tenant.instance_id, "from_revision": tenant.revision,
+             "to_revision": tenant.revision, "status": TenantMigrationStatus.SKIPPED, "duration_ms": 0,
+             "finished_at": None}
+            for tenant in skipped
+        ] + [
+            {"run_id": run_id, "instance_id": tenant.instance_id, "from_revision": tenant.revision,
+             "to_revision": target, "status": TenantMigrationStatus.RUNNING, "duration_ms": None,
+             "finished_at": None}
+            for tenant in planned
+        ]  # fmt: skip
+        if rows:
+            async with self._sessions() as session, session.begin():
+                await session.execute(insert(TenantMigration).values(started_at=func.now()), rows)
+                await session.execute(  # skipped rows end when they start, on the database's clock
+                    update(TenantMigration)
+                    .where(TenantMigration.run_id == run_id, TenantMigration.status == TenantMigrationStatus.SKIPPED)
+                    .values(finished_at=TenantMigration.started_at)
+                )
+
+    async def _close_unscheduled(self, run_id: uuid.UUID, reason: str) -> None:
+        """Planned tenants a stopped run never reached: SKIPPED, with why."""
         async with self._sessions() as session, session.begin():
             await session.execute(
-                statement,
-                [
-                    {"run_id": run_id, "instance_id": tenant.instance_id, "from_revision": tenant.revision,
-                     "to_revision": tenant.revision, "status": TenantMigrationStatus.SKIPPED, "duration_ms": 0}
-                    for tenant in tenants
-                ],
+                update(TenantMigration)
+                .where(TenantMigration.run_id == run_id, TenantMigration.status == TenantMigrationStatus.RUNNING)
+                .values(status=TenantMigrationStatus.SKIPPED, error=f"not scheduled: {reason}",
+                        finished_at=func.now(), duration_ms=0)
             )  # fmt: skip
+
+    @staticmethod
+    def _row(run_id: uuid.UUID, tenant: Tenant) -> tuple[Any, Any]:
+        return TenantMigration.run_id == run_id, TenantMigration.instance_id == tenant.instance_id
 
     def _done(self, report: FleetReport, result: TenantResult) -> None:
         report.results.append(result)
@@ -189,15 +218,10 @@ class FleetRunner:
 
     async def _migrate(self, run_id: uuid.UUID, tenant: Tenant, target: str | None) -> TenantResult:
         started = time.perf_counter()
-        async with self._sessions() as session, session.begin():
-            ledger = TenantMigration(
-                run_id=run_id,
-                instance_id=tenant.instance_id,
-                from_revision=tenant.revision,
-                to_revision=target,
-                status=TenantMigrationStatus.RUNNING,
+        async with self._sessions() as session, session.begin():  # its planned row: the attempt starts now
+            await session.execute(
+                update(TenantMigration).where(*self._row(run_id, tenant)).values(started_at=func.now())
             )
-            session.add(ledger)
         status, before, after, error = TenantMigrationStatus.FAILED, tenant.revision, tenant.revision, None
         try:
             before, after, moved = await self._migrate_database(tenant, target)
@@ -208,7 +232,7 @@ class FleetRunner:
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(TenantMigration)
-                .where(TenantMigration.id == ledger.id)
+                .where(*self._row(run_id, tenant))
                 .values(
                     status=status,
                     from_revision=before,

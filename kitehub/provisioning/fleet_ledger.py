@@ -79,6 +79,7 @@ async def run_progress(session: AsyncSession, run_id: uuid.UUID) -> RunProgress 
         return None
     counts = {status.value: int(count) for status, count, _, _ in result}
     started = min(started for _, _, started, _ in result)
+    # every planned tenant has its row from the start, so "no RUNNING row left" means the run ended
     finished = None if counts.get("RUNNING") else max((f for _, _, _, f in result if f is not None), default=None)
     return RunProgress(run_id, counts, started, finished)
 

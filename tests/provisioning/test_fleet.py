@@ -118,8 +118,11 @@ async def test_a_failing_canary_stops_the_run_before_anyone_else(
         assert report.stopped_early is not None
         assert [result.status for result in report.results] == [S.SUCCEEDED, S.FAILED]
         async with platform_sessions() as session:
-            touched = {row.instance_id for row in await session.scalars(select(TenantMigration))}
-        assert touched == {tenants[0].id, tenants[1].id}
+            ledger = list(await session.scalars(select(TenantMigration)))
+        assert {row.instance_id for row in ledger if row.status is not S.SKIPPED} == {tenants[0].id, tenants[1].id}
+        unscheduled = [row for row in ledger if row.status is S.SKIPPED]
+        assert len(unscheduled) == 4
+        assert all((row.error or "").startswith("not scheduled: canary") for row in unscheduled)
         for tenant in tenants[2:]:
             assert await _revision_in_database(server_url, tenant) == "t0001"
         await _repair(server_url, tenants[1])
