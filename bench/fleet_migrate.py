@@ -6,46 +6,32 @@ every tenant one revision (the test-only revision of tests/provisioning/fleet_re
 after each measurement). Prints the figures scaled to 1,000 tenants beside the targets
 (no-op <= 10 s, one revision <= 60 s).
 
-Usage: uv run python bench/fleet_migrate.py [-n 200]
+Usage: uv run python -m bench.fleet_migrate [-n 200]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import kitehub.platform.registry  # noqa: F401 - every table known to the mappers
-from kitehub.bootstrap import ensure_database
-from kitehub.db import create_platform_engine, session_factory
-from kitehub.embedded_pg import start_embedded_server
-from kitehub.migrate import extra_version_locations, migrate_to
+from bench.common import bench_platform
+from kitehub.migrate import extra_version_locations
 from kitehub.platform.accounts.services import ensure_owner_account
 from kitehub.platform.instances.services import create_instance
 from kitehub.provisioning.fleet import FleetOptions, FleetRunner
 from kitehub.provisioning.provisioner import Provisioner
-from kitehub.provisioning.servers import register_default_server
-from kitehub.provisioning.vault import Vault
-from kitehub.settings import generate_encryption_key, parse_encryption_keys
 
 TEST_REVISIONS = Path(__file__).resolve().parent.parent / "tests" / "provisioning" / "fleet_revisions"
 TARGETS = {"no-op": 10.0, "one revision": 60.0}  # seconds for 1,000 tenants
 
 
 async def main(count: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="kitehub-bench-") as data_dir:
-        embedded = start_embedded_server(Path(data_dir), stop_with_process=True)
-        url = embedded.url("kitehub")
-        await ensure_database(url)
-        engine = create_platform_engine(url)
-        await migrate_to(engine, "platform", "head")
-        sessions = session_factory(engine)
-        vault = Vault(parse_encryption_keys(generate_encryption_key("bench")))
+    async with bench_platform() as platform:
+        sessions, vault = platform.sessions, platform.vault
         async with sessions() as session, session.begin():
-            await register_default_server(session, vault, url)
             owner = await ensure_owner_account(session, "bench@example.com")
             ids = [
                 (await create_instance(session, owner_id=owner.id, subdomain=f"f-{uuid.uuid4().hex[:12]}",
@@ -80,7 +66,6 @@ async def main(count: int) -> None:
                         f"{label:<14}{concurrency:>12}{count / elapsed:>11.1f}{scaled:>13.1f} s{TARGETS[label]:>7.0f} s"
                     )
                 assert (await runner.run(FleetOptions(target="t0001", concurrency=concurrency))).ok  # undo
-        await engine.dispose()
         print()
         for label, concurrency, met in verdicts:
             print(f"{'PASS' if met else 'MISS'}  {label} at concurrency {concurrency}: 1,000 tenants within "

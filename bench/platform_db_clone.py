@@ -1,7 +1,7 @@
 """How long a fresh, migrated platform database takes: clone from a template vs. run migrations.
 
 The test harness clones a migrated template per test; this prints what that buys.
-Usage: uv run python bench/platform_db_clone.py [--rounds N]
+Usage: uv run python -m bench.platform_db_clone [--rounds N]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Runs on a throw-away embedded PostgreSQL. Prints, for N tenants (default 100):
 - tenants/s with concurrent provisioning (target >= 10/s on the template path);
 - the process's memory growth per cached tenant engine (target <= 1 MiB).
 
-Usage: uv run python bench/provision.py [-n 100] [--concurrency 8]
+Usage: uv run python -m bench.provision [-n 100] [--concurrency 8]
 """
 
 from __future__ import annotations
@@ -15,31 +15,25 @@ import argparse
 import asyncio
 import gc
 import statistics
-import tempfile
 import time
 import tracemalloc
 import uuid
-from pathlib import Path
 
 import asyncpg
 import psutil
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import kitehub.platform.registry  # noqa: F401 - every table known to the mappers
+from bench.common import bench_platform
 from kitehub import pg_admin
-from kitehub.bootstrap import ensure_database
-from kitehub.db import create_platform_engine, libpq_dsn, session_factory
-from kitehub.embedded_pg import start_embedded_server
-from kitehub.migrate import migrate_to
+from kitehub.db import libpq_dsn
 from kitehub.platform.accounts.services import ensure_owner_account
 from kitehub.platform.instances.models import Instance
 from kitehub.platform.instances.services import create_instance
 from kitehub.provisioning.provisioner import Provisioner
 from kitehub.provisioning.router import TenantRouter
-from kitehub.provisioning.servers import admin_url, register_default_server
+from kitehub.provisioning.servers import admin_url
 from kitehub.provisioning.template import ensure_template
 from kitehub.provisioning.vault import Vault
-from kitehub.settings import generate_encryption_key, parse_encryption_keys
 from kitehub.tenant.health.services import tenant_health
 
 
@@ -163,16 +157,8 @@ async def engine_memory(
 
 
 async def main(count: int, concurrency: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="kitehub-bench-") as data_dir:
-        embedded = start_embedded_server(Path(data_dir), stop_with_process=True)
-        url = embedded.url("kitehub")
-        await ensure_database(url)
-        engine = create_platform_engine(url)
-        await migrate_to(engine, "platform", "head")
-        sessions = session_factory(engine)
-        vault = Vault(parse_encryption_keys(generate_encryption_key("bench")))
-        async with sessions() as session, session.begin():
-            server = await register_default_server(session, vault, url)
+    async with bench_platform() as platform:
+        sessions, vault, server = platform.sessions, platform.vault, platform.server
 
         admin = await asyncpg.connect(dsn=libpq_dsn(admin_url(server, vault)))
         raw_clone = RawClone(admin, await ensure_template(admin, server, vault))
@@ -227,7 +213,6 @@ async def main(count: int, concurrency: int) -> None:
         ]  # fmt: skip
         for target, met in verdicts:
             print(f"{'PASS' if met else 'MISS'}  {target}")
-        await engine.dispose()
 
 
 if __name__ == "__main__":
