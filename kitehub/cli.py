@@ -25,6 +25,7 @@ from kitehub.db import create_platform_engine, libpq_dsn, safe_url, session_fact
 from kitehub.jobs import JobRuntime, create_job_app, run_worker
 from kitehub.migrate import migrate_to
 from kitehub.platform.cli import admin
+from kitehub.platform.payments.cli import vietqr
 from kitehub.provisioning.cli import keys, servers, tenants
 from kitehub.provisioning.fleet_cli import migrate_status, migrate_tenants
 from kitehub.provisioning.vault import Vault
@@ -205,6 +206,7 @@ main.add_command(servers)
 main.add_command(tenants)
 main.add_command(keys)
 main.add_command(admin)
+main.add_command(vietqr)
 
 
 if __name__ == "__main__":  # pragma: no cover
