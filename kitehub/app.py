@@ -27,6 +27,7 @@ from kitehub.platform.admin.migrations import MigrationController
 from kitehub.platform.audit.dependencies import provide_audit_actor
 from kitehub.platform.health.controllers import HealthController
 from kitehub.platform.instances.controllers import InstanceController
+from kitehub.platform.tiers.controllers import TierController
 from kitehub.provisioning.router import provide_tenant_router
 from kitehub.runtime import lifespan
 from kitehub.settings import Settings, get_settings
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
             AuthController,
             MeController,
             InstanceController,
+            TierController,
             AdminController,
             MigrationController,
             tenant_router,
