@@ -27,6 +27,11 @@ from kitehub.platform.admin.migrations import MigrationController
 from kitehub.platform.audit.dependencies import provide_audit_actor
 from kitehub.platform.health.controllers import HealthController
 from kitehub.platform.instances.controllers import InstanceController
+from kitehub.platform.payments.admin_controllers import BillingAdminController
+from kitehub.platform.payments.controllers import PaymentOrderController
+from kitehub.platform.payments.webhook_controllers import WebhookController
+from kitehub.platform.subscriptions.controllers import SubscriptionController
+from kitehub.platform.tiers.admin_controllers import TierAdminController
 from kitehub.platform.tiers.controllers import TierController
 from kitehub.provisioning.router import provide_tenant_router
 from kitehub.runtime import lifespan
@@ -106,7 +111,12 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
             MeController,
             InstanceController,
             TierController,
+            SubscriptionController,
+            PaymentOrderController,
+            WebhookController,
             AdminController,
+            TierAdminController,
+            BillingAdminController,
             MigrationController,
             tenant_router,
         ],

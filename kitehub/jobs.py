@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,7 @@ PROCRASTINATE_SCHEMA = "procrastinate"
 RUNTIME_KEY = "kitehub"
 # Modules with a ``register_tasks(app)`` function (imported by path: shared infrastructure
 # does not import the areas).
-TASK_MODULES = ("kitehub.provisioning.jobs",)
+TASK_MODULES = ("kitehub.provisioning.jobs", "kitehub.platform.subscriptions.jobs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +96,33 @@ async def _defer(
     )
     assert job_id is not None
     return int(job_id)
+
+
+async def enqueue_many(
+    session: AsyncSession, task_name: str, *, queue: str, jobs: Sequence[tuple[Mapping[str, Any], str | None]]
+) -> int:
+    """Add one job per ``(args, lock)`` in ``session``'s transaction, in a single statement.
+
+    ``lock``: jobs sharing it run one after another, never at once (procrastinate's lock).
+    """
+    if not jobs:
+        return 0
+    await session.execute(text(f"SET LOCAL search_path TO public, {PROCRASTINATE_SCHEMA}"))
+    count = await session.scalar(
+        text(
+            "SELECT cardinality(procrastinate_defer_jobs_v1(ARRAY("
+            " SELECT ROW(:queue, :task, 0, job.lock, NULL, job.args::jsonb, NULL)::procrastinate_job_to_defer_v1"
+            " FROM unnest(CAST(:args AS text[]), CAST(:locks AS text[])) AS job(args, lock))))"
+        ),
+        {
+            "queue": queue,
+            "task": task_name,
+            "args": [json.dumps(args) for args, _ in jobs],
+            "locks": [lock for _, lock in jobs],
+        },
+    )
+    await session.execute(text("SET LOCAL search_path TO public"))
+    return int(count or 0)
 
 
 async def run_worker(app: procrastinate.App, runtime: JobRuntime, *, concurrency: int = 2) -> None:

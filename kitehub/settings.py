@@ -93,10 +93,17 @@ class Settings(BaseSettings):
     trial_days: Annotated[int, Field(ge=0)] = 14
     grace_days: Annotated[int, Field(ge=0)] = 7
     payment_order_ttl_hours: Annotated[int, Field(ge=1)] = 24
-    platform_bank_bin: str | None = None
-    platform_bank_account: str | None = None
-    platform_bank_account_name: str | None = None
-    bank_webhook_api_key: SecretStr | None = None
+    platform_bank_bin: Annotated[str | None, Field(pattern=r"^[0-9]{6}$")] = Field(
+        default=None, description="BIN of the bank receiving subscription payments (6 digits)"
+    )
+    platform_bank_account: Annotated[str | None, Field(pattern=r"^[0-9]{1,19}$")] = None
+    platform_bank_account_name: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+    bank_webhook_api_key: SecretStr | None = Field(
+        default=None, description="SePay's 'Authorization: Apikey <key>' for the platform's account"
+    )
+    casso_webhook_secret: SecretStr | None = Field(
+        default=None, description="Casso's webhook signing key (X-Casso-Signature HMAC-SHA512)"
+    )
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -65,7 +65,7 @@ class ResolvedTenant:
 
 @dataclass(frozen=True, slots=True)
 class LookupKey:
-    kind: str  # "subdomain", "domain", or "nowhere" (a malformed name: nothing to look up)
+    kind: str  # "subdomain", "domain", "id" (the platform's own use), or "nowhere" (a malformed name)
     value: str
 
 
@@ -120,11 +120,12 @@ def _is_ip(name: str) -> bool:
 
 
 async def load_tenant(session: AsyncSession, key: LookupKey) -> ResolvedTenant | None:
-    condition = (
-        Instance.subdomain == key.value
-        if key.kind == "subdomain"
-        else (Instance.custom_domain == key.value) & Instance.custom_domain_verified_at.is_not(None)
-    )
+    if key.kind == "id":
+        condition = Instance.id == uuid.UUID(key.value)
+    elif key.kind == "subdomain":
+        condition = Instance.subdomain == key.value
+    else:
+        condition = (Instance.custom_domain == key.value) & Instance.custom_domain_verified_at.is_not(None)
     row = (
         await session.execute(
             select(Instance, Subscription.status, DatabaseServer)

@@ -29,10 +29,11 @@ from kitehub.logs import get_logger
 from kitehub.platform.instances.models import InstanceStatus
 from kitehub.provisioning.credentials import database_password_location
 from kitehub.provisioning.engine_cache import EngineCache
-from kitehub.provisioning.gate import check_access
+from kitehub.provisioning.gate import NOT_READY_RETRY_SECONDS, check_access
 from kitehub.provisioning.resolution import (
     INSTANCE_HEADER,
     NOTIFY_CHANNEL,
+    LookupKey,
     ResolutionCache,
     ResolvedTenant,
     host_key,
@@ -156,6 +157,20 @@ class TenantRouter:
                 raise ServiceUnavailableError(
                     f"the database of {tenant.subdomain!r} cannot be reached right now", retry_after_seconds=5
                 ) from exc
+            yield session
+
+    @asynccontextmanager
+    async def instance_session(self, instance_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+        """A session on an instance's database for the platform's own reads (no request gate):
+        a usage check before a downgrade, for instance. 503 while the database is not there."""
+        tenant = await self.resolutions.resolve(LookupKey("id", str(instance_id)))
+        if tenant is None or tenant.status in (InstanceStatus.DELETED, InstanceStatus.PURGED):
+            raise NotFoundError("no such instance")
+        if tenant.status not in (InstanceStatus.READY, InstanceStatus.SUSPENDED):
+            raise ServiceUnavailableError(
+                f"the database of {tenant.subdomain!r} is not ready yet", retry_after_seconds=NOT_READY_RETRY_SECONDS
+            )
+        async with self.session(tenant) as session:
             yield session
 
     def _build(self, tenant: ResolvedTenant) -> AsyncEngine:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -33,6 +32,7 @@ from kitehub.provisioning.models import DatabaseServer
 from kitehub.provisioning.schema import upgrade_as
 from kitehub.provisioning.servers import admin_url, choose_server
 from kitehub.provisioning.template import TEMPLATE_OWNER_ROLE, ensure_template
+from kitehub.provisioning.tenant_config import write_instance_config
 from kitehub.provisioning.vault import Vault
 
 logger = get_logger(__name__)
@@ -184,19 +184,7 @@ async def instance_config(ctx: StepContext) -> None:
         raise RuntimeError("the instance has no subscription")
     tier = await ctx.session.get(Tier, subscription.tier_code)
     assert tier is not None
-    await (await ctx.run.tenant(ctx)).execute(
-        "INSERT INTO instance_config (id, instance_id, subdomain, tier_code, features, limitations,"
-        " storage_limit_bytes, synced_at) VALUES (1, $1, $2, $3, $4::jsonb, $5::jsonb, $6, now())"
-        " ON CONFLICT (id) DO UPDATE SET instance_id = EXCLUDED.instance_id, subdomain = EXCLUDED.subdomain,"
-        " tier_code = EXCLUDED.tier_code, features = EXCLUDED.features, limitations = EXCLUDED.limitations,"
-        " storage_limit_bytes = EXCLUDED.storage_limit_bytes, synced_at = EXCLUDED.synced_at",
-        ctx.instance.id,
-        ctx.instance.subdomain,
-        tier.code,
-        json.dumps(tier.features),
-        json.dumps(tier.limitations),
-        tier.storage_limit_bytes,
-    )
+    await write_instance_config(await ctx.run.tenant(ctx), ctx.instance, tier)
 
 
 async def schema_revision(ctx: StepContext) -> None:

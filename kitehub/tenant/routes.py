@@ -5,11 +5,12 @@ from litestar.di import Provide
 
 from kitehub.provisioning.router import provide_tenant, provide_tenant_session
 from kitehub.tenant.auth import provide_tenant_caller
+from kitehub.tenant.courses.controllers import CourseController
 from kitehub.tenant.health.controllers import TenantHealthController
 
 tenant_router = Router(
     path="/tenant/v1",
-    route_handlers=[TenantHealthController],
+    route_handlers=[TenantHealthController, CourseController],
     dependencies={
         "tenant": Provide(provide_tenant),
         "tenant_caller": Provide(provide_tenant_caller),

@@ -37,6 +37,13 @@ class PaymentOrderType(StrEnum):
     ENROLLMENT = "ENROLLMENT"
 
 
+class PaymentOrderKind(StrEnum):
+    """What a SUBSCRIPTION order buys: months of a tier, or the rest of the period on a higher one."""
+
+    PERIOD = "PERIOD"
+    UPGRADE = "UPGRADE"
+
+
 class PaymentOrderStatus(StrEnum):
     PENDING = "PENDING"
     PAID = "PAID"
@@ -52,9 +59,10 @@ class PaymentOrder(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBase):
         CheckConstraint("amount_received >= 0", name="amount_received_non_negative"),
         CheckConstraint("months IS NULL OR months BETWEEN 1 AND 12", name="months_range"),
         CheckConstraint(
-            "type <> 'SUBSCRIPTION' OR (tier_code IS NOT NULL AND months IS NOT NULL)",
+            "type <> 'SUBSCRIPTION' OR (tier_code IS NOT NULL AND (kind = 'UPGRADE' OR months IS NOT NULL))",
             name="subscription_has_plan",
         ),
+        CheckConstraint("(type = 'SUBSCRIPTION') = (kind IS NOT NULL)", name="subscription_has_kind"),
         CheckConstraint(
             "type <> 'ENROLLMENT' OR enrollment_id IS NOT NULL",
             name="enrollment_has_reference",
@@ -76,6 +84,7 @@ class PaymentOrder(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBase):
 
     order_code: Mapped[str] = mapped_column(String(16))
     type: Mapped[PaymentOrderType] = mapped_column(str_enum(PaymentOrderType, "payment_order_type"))
+    kind: Mapped[PaymentOrderKind | None] = mapped_column(str_enum(PaymentOrderKind, "payment_order_kind"))
     status: Mapped[PaymentOrderStatus] = mapped_column(
         str_enum(PaymentOrderStatus, "payment_order_status"),
         server_default=PaymentOrderStatus.PENDING.value,
@@ -93,6 +102,9 @@ class PaymentOrder(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBase):
     bank_account_name: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paid_reference: Mapped[str | None] = mapped_column(
+        String(128), comment="the bank's transaction reference, or the admin's note for a manual confirmation"
+    )
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64), comment="sha256 of the creating request")
@@ -134,11 +146,13 @@ class TransferDirection(StrEnum):
 
 
 class BankTransactionStatus(StrEnum):
-    RECEIVED = "RECEIVED"
-    MATCHED = "MATCHED"
-    NEEDS_REVIEW = "NEEDS_REVIEW"
-    IGNORED = "IGNORED"
-    RESOLVED = "RESOLVED"
+    """``received`` only inside the delivering transaction; every delivery ends in another."""
+
+    RECEIVED = "received"
+    MATCHED = "matched"  # paid an order automatically
+    NEEDS_REVIEW = "needs_review"  # money kept for an admin: underpaid, unmatched, late
+    IGNORED = "ignored"  # an outgoing transfer: nothing to pay
+    RESOLVED = "resolved"  # an admin applied it to an order or dismissed it
 
 
 class BankTransaction(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBase):

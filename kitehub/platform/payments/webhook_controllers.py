@@ -1,0 +1,50 @@
+"""``/api/v1/webhooks``: bank-monitoring services report transfers to the platform's account."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from litestar import Controller, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import HeaderParameter, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitehub.platform.payments.orders import configured_account
+from kitehub.platform.payments.schemas import WebhookAck
+from kitehub.platform.payments.settlement import receive
+from kitehub.platform.payments.webhooks import casso_delivery, check_casso_signature, check_sepay_key, sepay_delivery
+
+
+class WebhookController(Controller):
+    path = "/api/v1/webhooks"
+    tags = ["webhooks"]  # noqa: RUF012 - Litestar declares it as an instance attribute
+
+    @post("/sepay", status_code=200, summary="SePay: a transfer seen on the platform's account")
+    async def sepay(
+        self,
+        data: JSONBody[dict[str, Any]],
+        platform_session: NamedDependency[AsyncSession],
+        state: State,
+        authorization: Annotated[str | None, HeaderParameter(name="Authorization", required=False)] = None,
+    ) -> WebhookAck:
+        check_sepay_key(authorization, state.settings.bank_webhook_api_key)
+        await receive(
+            platform_session, sepay_delivery(data), account=configured_account(state.settings), now=datetime.now(UTC)
+        )
+        return WebhookAck()
+
+    @post("/casso", status_code=200, summary="Casso v2: a transfer seen on the platform's account")
+    async def casso(
+        self,
+        data: JSONBody[dict[str, Any]],
+        platform_session: NamedDependency[AsyncSession],
+        state: State,
+        signature: Annotated[str | None, HeaderParameter(name="X-Casso-Signature", required=False)] = None,
+    ) -> WebhookAck:
+        check_casso_signature(signature, data, state.settings.casso_webhook_secret)
+        await receive(
+            platform_session, casso_delivery(data), account=configured_account(state.settings), now=datetime.now(UTC)
+        )
+        return WebhookAck()

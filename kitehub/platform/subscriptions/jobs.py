@@ -1,0 +1,49 @@
+"""Billing work done by the job queue: the minute sweep, and pushing tiers into tenant databases."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import procrastinate
+from procrastinate.jobs import Job
+from procrastinate.retry import BaseRetryStrategy, RetryDecision
+
+from kitehub.jobs import runtime_of
+from kitehub.logs import get_logger
+from kitehub.platform.subscriptions.config_push import PUSH_CONFIG, QUEUE
+from kitehub.platform.subscriptions.sweeps import sweep
+from kitehub.provisioning.tenant_config import push_instance_config
+
+SWEEP = "billing.sweep"
+MAX_RETRY_WAIT_SECONDS = 600
+
+logger = get_logger(__name__)
+
+
+class RetryForever(BaseRetryStrategy):
+    """A tenant must end up with its tier: retry without end, backing off to every 10 minutes."""
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        return RetryDecision(retry_in={"seconds": min(MAX_RETRY_WAIT_SECONDS, 5 * 2 ** min(job.attempts, 10))})
+
+
+async def push_config(context: procrastinate.JobContext, instance_id: str) -> None:
+    runtime = runtime_of(context)
+    outcome = await push_instance_config(runtime.sessions, runtime.vault, uuid.UUID(instance_id))
+    logger.info("instance config pushed", instance_id=instance_id, outcome=outcome.value)
+
+
+async def sweep_billing(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Every minute; several workers may run it at once (the sweeps skip each other's rows)."""
+    runtime = runtime_of(context)
+    report = await sweep(runtime.sessions, datetime.now(UTC), grace_days=runtime.settings.grace_days)
+    if any(asdict(report).values()):
+        logger.info("billing sweep", **asdict(report))
+
+
+def register_tasks(app: procrastinate.App) -> None:
+    app.task(name=PUSH_CONFIG, queue=QUEUE, pass_context=True, retry=RetryForever())(push_config)
+    task = app.task(name=SWEEP, queue=QUEUE, pass_context=True, queueing_lock=SWEEP)(sweep_billing)
+    app.periodic(cron="* * * * *", periodic_id="billing-sweep")(task)

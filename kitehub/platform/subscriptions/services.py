@@ -1,0 +1,151 @@
+"""Subscriptions as money and owners change them: payments, renewals, tier changes, cancellation.
+
+Rules (ARCHITECTURE.md): the first payment ends the trial and starts a paid period at once, on the
+tier paid for; a renewal extends from ``max(now, current_period_end)``; an upgrade applies once its
+prorated difference is paid; a downgrade waits for period end and is refused while usage does not
+fit; cancelling is a flag that can be undone until the period ends.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitehub.errors import ConflictError, NotFoundError
+from kitehub.platform.audit.services import AuditActor, record
+from kitehub.platform.payments.models import PaymentOrder, PaymentOrderKind
+from kitehub.platform.subscriptions.config_push import schedule_config_push
+from kitehub.platform.subscriptions.lifecycle import add_months, change
+from kitehub.platform.subscriptions.models import Subscription, SubscriptionStatus
+from kitehub.platform.subscriptions.schemas import SubscriptionResponse
+
+S = SubscriptionStatus
+SECONDS_PER_BILLING_MONTH = 30 * 86_400
+PRORATION_ROUNDING_VND = 1_000  # bank apps and people read round amounts; never under-charge by rounding
+
+
+class PaymentNotApplicableError(ConflictError):
+    """The money is real but the subscription has moved on: an admin must decide (needs_review)."""
+
+    slug, title = "payment-not-applicable", "The payment no longer fits the subscription"
+
+
+async def subscription_of(session: AsyncSession, instance_id: uuid.UUID, *, for_update: bool = False) -> Subscription:
+    query = select(Subscription).where(Subscription.instance_id == instance_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    subscription = await session.scalar(query)
+    if subscription is None:
+        raise NotFoundError("the instance has no subscription")
+    return subscription
+
+
+def subscription_view(subscription: Subscription) -> SubscriptionResponse:
+    return SubscriptionResponse(
+        status=subscription.status.value,
+        tier=subscription.tier_code,
+        current_period_start=subscription.current_period_start,
+        current_period_end=subscription.current_period_end,
+        trial_end=subscription.trial_end,
+        grace_until=subscription.grace_until,
+        cancel_at_period_end=subscription.cancel_at_period_end,
+        scheduled_tier=subscription.scheduled_tier_code,
+    )
+
+
+def prorated_upgrade_amount(old_monthly: int, new_monthly: int, *, now: datetime, period_end: datetime) -> int:
+    """The price difference for the time left in the period (30-day months), rounded up to 1,000 VND."""
+    remaining = max(0.0, (period_end - now).total_seconds())
+    exact = (new_monthly - old_monthly) * remaining / SECONDS_PER_BILLING_MONTH
+    return max(PRORATION_ROUNDING_VND, math.ceil(exact / PRORATION_ROUNDING_VND) * PRORATION_ROUNDING_VND)
+
+
+def why_not_applicable(subscription: Subscription, order: PaymentOrder, now: datetime) -> str | None:
+    """None when ``order`` can be applied to the subscription as it is now, else the reason."""
+    if order.kind is PaymentOrderKind.UPGRADE:
+        if subscription.status is not S.ACTIVE:
+            return f"an upgrade paid while the subscription is {subscription.status.value}"
+        if subscription.tier_code != order.details.get("from_tier"):
+            return f"an upgrade from {order.details.get('from_tier')} but the tier is now {subscription.tier_code}"
+        if subscription.current_period_end is None or subscription.current_period_end <= now:
+            return "an upgrade paid after the period it was priced for ended"
+        return None
+    if subscription.status is S.ACTIVE and subscription.tier_code != order.tier_code:
+        return f"a renewal on {order.tier_code} but the subscription is ACTIVE on {subscription.tier_code}"
+    return None
+
+
+async def apply_paid_order(
+    session: AsyncSession, order: PaymentOrder, *, actor_id: uuid.UUID | None, now: datetime
+) -> Subscription:
+    """Turn a paid SUBSCRIPTION order into subscription time or tier, in the caller's transaction.
+
+    Raises ``PaymentNotApplicableError`` (and changes nothing) when the subscription has moved on
+    since the order was priced; the caller keeps the money for review.
+    """
+    subscription = await subscription_of(session, order.instance_id, for_update=True)
+    problem = why_not_applicable(subscription, order, now)
+    if problem is not None:
+        raise PaymentNotApplicableError(problem, extra={"order_code": order.order_code})
+    tier_before = subscription.tier_code
+    if order.kind is PaymentOrderKind.UPGRADE:
+        change(session, subscription, event="upgraded", actor_id=actor_id, payment_order_id=order.id,
+               reason=f"upgrade to {order.tier_code} paid", tier_code=order.tier_code,
+               scheduled_tier_code=None)  # fmt: skip
+    elif subscription.status is S.ACTIVE:
+        assert subscription.current_period_end is not None
+        assert order.months is not None
+        start = max(now, subscription.current_period_end)
+        change(session, subscription, event="renewed", actor_id=actor_id, payment_order_id=order.id,
+               reason=f"{order.months} month(s) paid", details={"extended_from": start.isoformat()},
+               current_period_end=add_months(start, order.months))  # fmt: skip
+    else:
+        assert order.months is not None
+        assert order.tier_code is not None
+        event = "activated" if subscription.status is S.TRIAL else "reactivated"
+        change(session, subscription, event=event, to_status=S.ACTIVE, actor_id=actor_id, payment_order_id=order.id,
+               reason=f"{order.months} month(s) on {order.tier_code} paid", tier_code=order.tier_code,
+               current_period_start=now, current_period_end=add_months(now, order.months), grace_until=None,
+               cancel_at_period_end=False, scheduled_tier_code=None)  # fmt: skip
+    await session.flush()
+    if subscription.tier_code != tier_before:
+        await schedule_config_push(session, [subscription.instance_id])
+    return subscription
+
+
+async def cancel_at_period_end(
+    session: AsyncSession, actor: AuditActor, subscription: Subscription, *, reason: str | None
+) -> Subscription:
+    if subscription.status is not S.ACTIVE:
+        raise ConflictError(
+            f"only a paid (ACTIVE) subscription can be cancelled; this one is {subscription.status.value}",
+            extra={"status": subscription.status.value},
+        )
+    if not subscription.cancel_at_period_end:
+        change(session, subscription, event="cancel_requested", actor_id=actor.account_id, cancel_at_period_end=True,
+               reason=reason or "cancel at period end")  # fmt: skip
+        await session.flush()
+        await record(session, actor, "subscription.cancel", "subscription", subscription.id, after={"reason": reason})
+    return subscription
+
+
+async def resume(session: AsyncSession, actor: AuditActor, subscription: Subscription) -> Subscription:
+    if subscription.status is not S.ACTIVE:
+        raise ConflictError(
+            f"the period has ended ({subscription.status.value}); pay for a new one instead of resuming",
+            extra={"status": subscription.status.value},
+        )
+    if subscription.cancel_at_period_end:
+        change(session, subscription, event="cancel_withdrawn", actor_id=actor.account_id, cancel_at_period_end=False,
+               reason="resumed before the period ended")  # fmt: skip
+        await session.flush()
+        await record(session, actor, "subscription.resume", "subscription", subscription.id)
+    return subscription
+
+
+def period_end_event(subscription: Subscription) -> str:
+    return "canceled" if subscription.cancel_at_period_end else "period_ended"
