@@ -133,7 +133,9 @@ async def create_order(
             async with session.begin_nested():
                 session.add(order)
                 await session.flush()
-        except IntegrityError:
+        except IntegrityError as exc:
+            if "uq_payment_orders_order_code" not in str(exc.orig):
+                raise  # a broken rule, not a code collision: never retried into another error
             continue
         session.add(PaymentOrderEvent(payment_order_id=order.id, from_status=None, to_status=P.PENDING,
                                       actor_id=created_by, reason="created"))  # fmt: skip

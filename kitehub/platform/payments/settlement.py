@@ -25,10 +25,15 @@ from kitehub.platform.payments.models import (
     BankTransactionStatus,
     PaymentOrder,
     PaymentOrderStatus,
+    PaymentOrderType,
     TransferDirection,
 )
 from kitehub.platform.payments.orders import ORDER_CODE_PATTERN, ReceivingAccount, transition
-from kitehub.platform.subscriptions.services import PaymentNotApplicableError, apply_paid_order
+from kitehub.platform.subscriptions.services import (
+    PaymentNotApplicableError,
+    applicable_subscription,
+    apply_paid_order,
+)
 
 T = BankTransactionStatus
 _NOT_ALPHANUMERIC = re.compile(r"[^A-Z0-9]")
@@ -142,10 +147,9 @@ async def settle(
         _review(transaction, f"underpaid: {transaction.amount} of {order.amount} VND", order)
         return
     try:
-        async with session.begin_nested():
-            await pay_order(session, order, transaction=transaction, actor_id=None, now=now,
-                            reference=transaction.reference_code)  # fmt: skip
-    except PaymentNotApplicableError as exc:
+        await pay_order(session, order, transaction=transaction, actor_id=None, now=now,
+                        reference=transaction.reference_code)  # fmt: skip
+    except PaymentNotApplicableError as exc:  # raised before anything changed
         _review(transaction, exc.detail, order)
         return
     transaction.status, transaction.payment_order_id = T.MATCHED, order.id
@@ -162,7 +166,12 @@ async def pay_order(
     reason: str | None = None,
     admin_override: bool = False,
 ) -> None:
-    """Mark ``order`` PAID and give the subscription what it paid for, together or not at all."""
+    """Mark ``order`` PAID and give the subscription what it paid for, together or not at all.
+
+    ``PaymentNotApplicableError`` is raised before anything changes, so the caller may go on.
+    """
+    if order.type is PaymentOrderType.SUBSCRIPTION:
+        await applicable_subscription(session, order, now)
     received = transaction.amount if transaction is not None else order.amount
     note = reason or ("paid by bank transfer" if transaction is not None else "confirmed by an admin")
     if received > order.amount:
@@ -172,5 +181,5 @@ async def pay_order(
     order.paid_at, order.paid_reference = now, (reference or None)
     order.amount_received = received
     await session.flush()
-    if order.type.value == "SUBSCRIPTION":
+    if order.type is PaymentOrderType.SUBSCRIPTION:
         await apply_paid_order(session, order, actor_id=actor_id, now=now)

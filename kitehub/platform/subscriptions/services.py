@@ -79,6 +79,15 @@ def why_not_applicable(subscription: Subscription, order: PaymentOrder, now: dat
     return None
 
 
+async def applicable_subscription(session: AsyncSession, order: PaymentOrder, now: datetime) -> Subscription:
+    """The subscription, locked, once ``order`` is known to fit it (else nothing was changed)."""
+    subscription = await subscription_of(session, order.instance_id, for_update=True)
+    problem = why_not_applicable(subscription, order, now)
+    if problem is not None:
+        raise PaymentNotApplicableError(problem, extra={"order_code": order.order_code})
+    return subscription
+
+
 async def apply_paid_order(
     session: AsyncSession, order: PaymentOrder, *, actor_id: uuid.UUID | None, now: datetime
 ) -> Subscription:
@@ -87,10 +96,7 @@ async def apply_paid_order(
     Raises ``PaymentNotApplicableError`` (and changes nothing) when the subscription has moved on
     since the order was priced; the caller keeps the money for review.
     """
-    subscription = await subscription_of(session, order.instance_id, for_update=True)
-    problem = why_not_applicable(subscription, order, now)
-    if problem is not None:
-        raise PaymentNotApplicableError(problem, extra={"order_code": order.order_code})
+    subscription = await applicable_subscription(session, order, now)
     tier_before = subscription.tier_code
     if order.kind is PaymentOrderKind.UPGRADE:
         change(session, subscription, event="upgraded", actor_id=actor_id, payment_order_id=order.id,
