@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 from litestar import Litestar
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,6 +29,7 @@ from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings
 
 logger = get_logger(__name__)
+STARTUP_LOCK_KEY = 0x6B68_0010  # beside the migration locks (0x6B68_0001/2)
 
 
 def lifespan(settings: Settings, *, with_worker: bool) -> Any:
@@ -74,20 +76,33 @@ async def _prepare_platform(
     Skipped with a warning when the database is not migrated or reachable yet: /health/ready says so.
     """
     try:
-        async with sessions() as session, session.begin():
-            server = await register_default_server(session, vault, url)
-        await harden_server(server, vault, also=(url.database,) if url.database else ())
-        if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
-            async with sessions() as session, session.begin():
-                admin = await bootstrap_admin(
-                    session, settings.bootstrap_admin_email, settings.bootstrap_admin_password.get_secret_value()
-                )
-            if admin is not None:
-                logger.info("bootstrap admin created", email=admin.email)
+        async with sessions() as guard:
+            # API processes starting together (uvicorn workers) take turns: the grants and
+            # revokes of the hardening would otherwise collide ("tuple concurrently updated")
+            await guard.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
+            try:
+                await _register_platform(settings, sessions, vault, url)
+            finally:
+                await guard.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY})
     except (OSError, DBAPIError, asyncpg.PostgresError) as exc:
         logger.warning("platform database not ready; skipped start-up registration", error=type(exc).__name__)
     except KiteHubError as exc:
         logger.error("bootstrap admin not created", error=exc.detail)
+
+
+async def _register_platform(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], vault: Vault, url: URL
+) -> None:
+    async with sessions() as session, session.begin():
+        server = await register_default_server(session, vault, url)
+    await harden_server(server, vault, also=(url.database,) if url.database else ())
+    if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
+        async with sessions() as session, session.begin():
+            admin = await bootstrap_admin(
+                session, settings.bootstrap_admin_email, settings.bootstrap_admin_password.get_secret_value()
+            )
+        if admin is not None:
+            logger.info("bootstrap admin created", email=admin.email)
 
 
 def _report_worker_end(task: asyncio.Task[None]) -> None:

@@ -81,7 +81,7 @@ async def apply_transaction(
     if transaction.direction.value != "in":
         raise ConflictError("an outgoing transfer cannot pay an order")
     now = datetime.now(UTC)
-    await pay_order(session, order, transaction=transaction, actor_id=actor.account_id, now=now,
+    await pay_order(session, order, paid_by=(transaction.id, transaction.amount), actor_id=actor.account_id, now=now,
                     reference=transaction.reference_code, admin_override=True,
                     reason=f"applied by an admin: {reason}" if reason else "applied by an admin")  # fmt: skip
     transaction.status, transaction.payment_order_id = T.RESOLVED, order.id
@@ -111,7 +111,7 @@ async def confirm_order(
 ) -> PaymentOrder:
     """Mark an order PAID by hand (money seen on the statement, but no webhook delivery)."""
     order = await order_by_code(session, order_code, for_update=True)
-    await pay_order(session, order, transaction=None, actor_id=actor.account_id, now=datetime.now(UTC),
+    await pay_order(session, order, paid_by=None, actor_id=actor.account_id, now=datetime.now(UTC),
                     reference=reference, admin_override=True,
                     reason=f"confirmed by an admin: {reason}" if reason else "confirmed by an admin")  # fmt: skip
     await session.flush()

@@ -13,10 +13,10 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.platform.payments.models import (
@@ -28,11 +28,13 @@ from kitehub.platform.payments.models import (
     PaymentOrderType,
     TransferDirection,
 )
-from kitehub.platform.payments.orders import ORDER_CODE_PATTERN, ReceivingAccount, transition
+from kitehub.platform.payments.orders import ORDER_CODE_PATTERN, ReceivingAccount, transition, write_paid
+from kitehub.platform.subscriptions.models import Subscription
 from kitehub.platform.subscriptions.services import (
     PaymentNotApplicableError,
     applicable_subscription,
     apply_paid_order,
+    why_not_applicable,
 )
 
 T = BankTransactionStatus
@@ -67,119 +69,154 @@ def order_codes_in(content: str | None) -> list[str]:
     return list(found)
 
 
-async def record_delivery(session: AsyncSession, delivery: Delivery) -> BankTransaction | None:
-    """The new row, or None when this provider transaction was recorded before (a retry)."""
-    transaction_id = await session.scalar(
-        insert(BankTransaction)
-        .values(
-            id=uuid.uuid4(),
-            provider=delivery.provider,
-            provider_transaction_id=delivery.transaction_id,
-            direction=delivery.direction,
-            amount=delivery.amount,
-            content=delivery.content,
-            account_number=delivery.account_number,
-            reference_code=delivery.reference,
-            transaction_at=delivery.transaction_at,
-            raw_payload=delivery.raw,
-            status=T.RECEIVED,
-        )
+def _statements() -> tuple[Any, Any]:
+    """Built once: on the hot path, building a statement costs more CPU than running it."""
+    table = cast(Table, BankTransaction.__table__)
+    columns = ("id", "provider", "provider_transaction_id", "direction", "amount", "content", "account_number",
+               "reference_code", "transaction_at", "raw_payload")  # fmt: skip
+    record = (
+        pg_insert(table)
+        .values({name: bindparam(name) for name in columns})
         .on_conflict_do_nothing(index_elements=["provider", "provider_transaction_id"])
-        .returning(BankTransaction.id)
+        .returning(table.c.id)
     )
-    if transaction_id is None:
-        return None
-    return await session.get(BankTransaction, transaction_id)
+    outcome = (
+        update(table)
+        .where(table.c.id == bindparam("transaction_id"))
+        .values(
+            status=bindparam("status"),
+            review_reason=bindparam("review_reason"),
+            payment_order_id=bindparam("payment_order_id"),
+            version=table.c.version + 1,
+            updated_at=func.now(),
+        )
+    )
+    return record, outcome
+
+
+_RECORD, _OUTCOME = _statements()
+# the orders a content names, each with its subscription, both locked until the payment is written
+_ORDERS_BY_CODE = (
+    select(PaymentOrder, Subscription)
+    .join(Subscription, Subscription.instance_id == PaymentOrder.instance_id)
+    .where(PaymentOrder.order_code.in_(bindparam("codes", expanding=True)))
+    .order_by(PaymentOrder.order_code)
+    .with_for_update()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a delivery turned out to be."""
+
+    status: BankTransactionStatus
+    reason: str | None = None
+    order_id: uuid.UUID | None = None
+
+
+async def record_delivery(session: AsyncSession, delivery: Delivery) -> uuid.UUID | None:
+    """The new row's id, or None when this provider transaction was recorded before (a retry)."""
+    recorded: uuid.UUID | None = await session.scalar(
+        _RECORD,
+        {
+            "id": uuid.uuid4(),
+            "provider": delivery.provider,
+            "provider_transaction_id": delivery.transaction_id,
+            "direction": delivery.direction,
+            "amount": delivery.amount,
+            "content": delivery.content,
+            "account_number": delivery.account_number,
+            "reference_code": delivery.reference,
+            "transaction_at": delivery.transaction_at,
+            "raw_payload": delivery.raw,
+        },
+    )
+    return recorded
 
 
 async def receive(
     session: AsyncSession, delivery: Delivery, *, account: ReceivingAccount | None, now: datetime
-) -> BankTransaction | None:
+) -> Outcome | None:
     """Record and settle a delivery; None when it is a repeat (acknowledged, nothing changes)."""
-    transaction = await record_delivery(session, delivery)
-    if transaction is None:
+    transaction_id = await record_delivery(session, delivery)
+    if transaction_id is None:
         return None
-    await settle(session, transaction, account=account, now=now)
-    await session.flush()
-    return transaction
+    outcome = await settle(session, transaction_id, delivery, account=account, now=now)
+    await session.execute(
+        _OUTCOME,
+        {"transaction_id": transaction_id, "status": outcome.status, "review_reason": outcome.reason,
+         "payment_order_id": outcome.order_id},
+    )  # fmt: skip
+    return outcome
 
 
-def _review(transaction: BankTransaction, reason: str, order: PaymentOrder | None = None) -> None:
-    transaction.status = T.NEEDS_REVIEW
-    transaction.review_reason = reason
-    if order is not None:
-        transaction.payment_order_id = order.id
+def _review(reason: str, order: PaymentOrder | None = None) -> Outcome:
+    return Outcome(T.NEEDS_REVIEW, reason, order.id if order is not None else None)
 
 
 async def settle(
-    session: AsyncSession, transaction: BankTransaction, *, account: ReceivingAccount | None, now: datetime
-) -> None:
+    session: AsyncSession,
+    transaction_id: uuid.UUID,
+    delivery: Delivery,
+    *,
+    account: ReceivingAccount | None,
+    now: datetime,
+) -> Outcome:
     """Decide what a new delivery means, in the delivering transaction."""
-    if transaction.direction is not TransferDirection.IN:
-        transaction.status, transaction.review_reason = T.IGNORED, "money going out pays no order"
-        return
-    if account is not None and transaction.account_number not in (None, "", account.account_number):
-        _review(transaction, f"credited to account {transaction.account_number}, not the platform's")
-        return
-    codes = order_codes_in(transaction.content)
-    orders = list(
-        await session.scalars(
-            select(PaymentOrder)
-            .where(PaymentOrder.order_code.in_(codes))
-            .order_by(PaymentOrder.order_code)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ) if codes else []  # fmt: skip
+    if delivery.direction is not TransferDirection.IN:
+        return Outcome(T.IGNORED, "money going out pays no order")
+    if account is not None and delivery.account_number not in (None, "", account.account_number):
+        return _review(f"credited to account {delivery.account_number}, not the platform's")
+    codes = order_codes_in(delivery.content)
+    rows = (await session.execute(_ORDERS_BY_CODE, {"codes": codes})).all() if codes else []
+    orders = [row[0] for row in rows]
     if not orders:
-        _review(transaction, "no payment order code in the transfer content")
-        return
+        return _review("no payment order code in the transfer content")
     if len(orders) > 1:
-        _review(transaction, f"several order codes in the content: {', '.join(o.order_code for o in orders)}")
-        return
+        return _review(f"several order codes in the content: {', '.join(o.order_code for o in orders)}")
     order = orders[0]
     if order.status is PaymentOrderStatus.PENDING and order.expires_at <= now:
         transition(session, order, PaymentOrderStatus.EXPIRED, reason="not paid before it expired")
     if order.status is not PaymentOrderStatus.PENDING:
-        _review(transaction, f"order {order.order_code} is {order.status.value}", order)
-        return
-    if transaction.amount < order.amount:
-        _review(transaction, f"underpaid: {transaction.amount} of {order.amount} VND", order)
-        return
+        return _review(f"order {order.order_code} is {order.status.value}", order)
+    if delivery.amount < order.amount:
+        return _review(f"underpaid: {delivery.amount} of {order.amount} VND", order)
     try:
-        await pay_order(session, order, transaction=transaction, actor_id=None, now=now,
-                        reference=transaction.reference_code)  # fmt: skip
+        await pay_order(session, order, paid_by=(transaction_id, delivery.amount), actor_id=None, now=now,
+                        reference=delivery.reference, subscription=rows[0][1])  # fmt: skip
     except PaymentNotApplicableError as exc:  # raised before anything changed
-        _review(transaction, exc.detail, order)
-        return
-    transaction.status, transaction.payment_order_id = T.MATCHED, order.id
+        return _review(exc.detail, order)
+    return Outcome(T.MATCHED, None, order.id)
 
 
 async def pay_order(
     session: AsyncSession,
     order: PaymentOrder,
     *,
-    transaction: BankTransaction | None,
+    paid_by: tuple[uuid.UUID, int] | None,
     actor_id: uuid.UUID | None,
     now: datetime,
     reference: str | None,
     reason: str | None = None,
     admin_override: bool = False,
+    subscription: Subscription | None = None,
 ) -> None:
     """Mark ``order`` PAID and give the subscription what it paid for, together or not at all.
 
     ``PaymentNotApplicableError`` is raised before anything changes, so the caller may go on.
     """
-    if order.type is PaymentOrderType.SUBSCRIPTION:
-        await applicable_subscription(session, order, now)
-    received = transaction.amount if transaction is not None else order.amount
-    note = reason or ("paid by bank transfer" if transaction is not None else "confirmed by an admin")
+    if order.type is PaymentOrderType.SUBSCRIPTION and subscription is None:
+        subscription = await applicable_subscription(session, order, now)
+    elif subscription is not None:
+        problem = why_not_applicable(subscription, order, now)
+        if problem is not None:
+            raise PaymentNotApplicableError(problem, extra={"order_code": order.order_code})
+    bank_transaction_id, received = paid_by if paid_by is not None else (None, order.amount)
+    note = reason or ("paid by bank transfer" if paid_by is not None else "confirmed by an admin")
     if received > order.amount:
         note += f" (overpaid by {received - order.amount} VND)"
-    transition(session, order, PaymentOrderStatus.PAID, actor_id=actor_id, reason=note,
-               bank_transaction_id=transaction.id if transaction else None, admin_override=admin_override)  # fmt: skip
-    order.paid_at, order.paid_reference = now, (reference or None)
-    order.amount_received = received
-    await session.flush()
-    if order.type is PaymentOrderType.SUBSCRIPTION:
-        await apply_paid_order(session, order, actor_id=actor_id, now=now)
+    await write_paid(session, order, paid_at=now, reference=reference or None, amount_received=received,
+                     actor_id=actor_id, bank_transaction_id=bank_transaction_id, reason=note,
+                     admin_override=admin_override)  # fmt: skip
+    if subscription is not None:
+        await apply_paid_order(session, order, subscription, actor_id=actor_id, now=now)

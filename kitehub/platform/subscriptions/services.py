@@ -19,7 +19,7 @@ from kitehub.errors import ConflictError, NotFoundError
 from kitehub.platform.audit.services import AuditActor, record
 from kitehub.platform.payments.models import PaymentOrder, PaymentOrderKind
 from kitehub.platform.subscriptions.config_push import schedule_config_push
-from kitehub.platform.subscriptions.lifecycle import add_months, change
+from kitehub.platform.subscriptions.lifecycle import Change, add_months, change, write_change
 from kitehub.platform.subscriptions.models import Subscription, SubscriptionStatus
 from kitehub.platform.subscriptions.schemas import SubscriptionResponse
 
@@ -79,6 +79,33 @@ def why_not_applicable(subscription: Subscription, order: PaymentOrder, now: dat
     return None
 
 
+def payment_change(subscription: Subscription, order: PaymentOrder, now: datetime) -> Change:
+    """What a paid order does to the subscription (checked by ``why_not_applicable`` first)."""
+    if order.kind is PaymentOrderKind.UPGRADE:
+        return Change(event="upgraded", reason=f"upgrade to {order.tier_code} paid",
+                      fields={"tier_code": order.tier_code, "scheduled_tier_code": None})  # fmt: skip
+    assert order.months is not None
+    if subscription.status is S.ACTIVE:
+        assert subscription.current_period_end is not None
+        start = max(now, subscription.current_period_end)
+        return Change(event="renewed", reason=f"{order.months} month(s) paid",
+                      details={"extended_from": start.isoformat()},
+                      fields={"current_period_end": add_months(start, order.months)})  # fmt: skip
+    return Change(
+        event="activated" if subscription.status is S.TRIAL else "reactivated",
+        to_status=S.ACTIVE,
+        reason=f"{order.months} month(s) on {order.tier_code} paid",
+        fields={
+            "tier_code": order.tier_code,
+            "current_period_start": now,
+            "current_period_end": add_months(now, order.months),
+            "grace_until": None,
+            "cancel_at_period_end": False,
+            "scheduled_tier_code": None,
+        },
+    )
+
+
 async def applicable_subscription(session: AsyncSession, order: PaymentOrder, now: datetime) -> Subscription:
     """The subscription, locked, once ``order`` is known to fit it (else nothing was changed)."""
     subscription = await subscription_of(session, order.instance_id, for_update=True)
@@ -89,35 +116,20 @@ async def applicable_subscription(session: AsyncSession, order: PaymentOrder, no
 
 
 async def apply_paid_order(
-    session: AsyncSession, order: PaymentOrder, *, actor_id: uuid.UUID | None, now: datetime
+    session: AsyncSession,
+    order: PaymentOrder,
+    subscription: Subscription,
+    *,
+    actor_id: uuid.UUID | None,
+    now: datetime,
 ) -> Subscription:
     """Turn a paid SUBSCRIPTION order into subscription time or tier, in the caller's transaction.
 
-    Raises ``PaymentNotApplicableError`` (and changes nothing) when the subscription has moved on
-    since the order was priced; the caller keeps the money for review.
+    ``subscription`` comes from ``applicable_subscription`` (locked, checked against the order).
     """
-    subscription = await applicable_subscription(session, order, now)
     tier_before = subscription.tier_code
-    if order.kind is PaymentOrderKind.UPGRADE:
-        change(session, subscription, event="upgraded", actor_id=actor_id, payment_order_id=order.id,
-               reason=f"upgrade to {order.tier_code} paid", tier_code=order.tier_code,
-               scheduled_tier_code=None)  # fmt: skip
-    elif subscription.status is S.ACTIVE:
-        assert subscription.current_period_end is not None
-        assert order.months is not None
-        start = max(now, subscription.current_period_end)
-        change(session, subscription, event="renewed", actor_id=actor_id, payment_order_id=order.id,
-               reason=f"{order.months} month(s) paid", details={"extended_from": start.isoformat()},
-               current_period_end=add_months(start, order.months))  # fmt: skip
-    else:
-        assert order.months is not None
-        assert order.tier_code is not None
-        event = "activated" if subscription.status is S.TRIAL else "reactivated"
-        change(session, subscription, event=event, to_status=S.ACTIVE, actor_id=actor_id, payment_order_id=order.id,
-               reason=f"{order.months} month(s) on {order.tier_code} paid", tier_code=order.tier_code,
-               current_period_start=now, current_period_end=add_months(now, order.months), grace_until=None,
-               cancel_at_period_end=False, scheduled_tier_code=None)  # fmt: skip
-    await session.flush()
+    await write_change(session, subscription, payment_change(subscription, order, now), actor_id=actor_id,
+                       payment_order_id=order.id)  # fmt: skip
     if subscription.tier_code != tier_before:
         await schedule_config_push(session, [subscription.instance_id])
     return subscription
