@@ -13,6 +13,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -60,7 +61,15 @@ def fuzz_target(
 ) -> Iterator[tuple[Any, Settings, dict[str, uuid.UUID], list[uuid.UUID]]]:
     name = f"kitehub_fuzz_{uuid.uuid4().hex[:8]}"
     url = asyncio.run(create_database(server_url, name, template=platform_template))
-    settings = make_settings(Path(tmp_path_factory.mktemp("fuzz")), url)
+    settings = make_settings(Path(tmp_path_factory.mktemp("fuzz")), url).model_copy(
+        update={  # payments configured, so the fuzzer reaches the real order and webhook paths
+            "platform_bank_bin": "970436",
+            "platform_bank_account": "0071000888999",
+            "platform_bank_account_name": "KITEHUB",
+            "bank_webhook_api_key": SecretStr("fuzz-sepay-key"),
+            "casso_webhook_secret": SecretStr("fuzz-casso-secret"),
+        }
+    )
     owner_id, admin_id, instance_ids = asyncio.run(_seed(url))
     app = create_app(settings)
     yield app, settings, {"owner": owner_id, "admin": admin_id}, instance_ids
@@ -91,8 +100,9 @@ def test_no_input_breaks_the_api(fuzz_target: tuple[Any, Settings, dict[str, uui
         if case.path_parameters and "instance_id" in case.path_parameters and pick < len(instance_ids) * 2:
             case.path_parameters["instance_id"] = str(instance_ids[pick % len(instance_ids)])  # a real instance
         role = "admin" if case.path.startswith("/api/v1/admin") else "owner"
+        authorization = "Apikey fuzz-sepay-key" if case.path == "/api/v1/webhooks/sepay" else f"Bearer {tokens[role]}"
         response = case.call_and_validate(
-            headers={"Authorization": f"Bearer {tokens[role]}"},
+            headers={"Authorization": authorization},
             checks=[not_a_server_error, response_schema_conformance],
         )
         seen[response.status_code] = seen.get(response.status_code, 0) + 1

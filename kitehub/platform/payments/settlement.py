@@ -205,12 +205,12 @@ async def pay_order(
 
     ``PaymentNotApplicableError`` is raised before anything changes, so the caller may go on.
     """
-    if order.type is PaymentOrderType.SUBSCRIPTION and subscription is None:
+    if order.type is not PaymentOrderType.SUBSCRIPTION:
+        subscription = None  # an enrollment fee buys no platform time
+    elif subscription is None:
         subscription = await applicable_subscription(session, order, now)
-    elif subscription is not None:
-        problem = why_not_applicable(subscription, order, now)
-        if problem is not None:
-            raise PaymentNotApplicableError(problem, extra={"order_code": order.order_code})
+    elif (problem := why_not_applicable(subscription, order, now)) is not None:
+        raise PaymentNotApplicableError(problem, extra={"order_code": order.order_code})
     bank_transaction_id, received = paid_by if paid_by is not None else (None, order.amount)
     note = reason or ("paid by bank transfer" if paid_by is not None else "confirmed by an admin")
     if received > order.amount:
