@@ -21,9 +21,10 @@ from tests.support import connect
 
 Client = AsyncTestClient[Any]
 Sessions = async_sessionmaker[AsyncSession]
-NEW_BASIC = {
+NEW_FEATURES = {"engagement": True, "media": False, "premium": False}
+NEW_BASIC: dict[str, Any] = {
     "monthly_price": 249_000,
-    "features": {"engagement": True, "media": False, "premium": False},
+    "features": NEW_FEATURES,
     "limitations": {"max_students": 80, "max_courses": None},
     "storage_limit_bytes": 1_073_741_824,
 }
@@ -58,7 +59,7 @@ async def test_only_admins_change_tiers_and_bad_tiers_are_refused(client: Client
         {**NEW_BASIC, "monthly_price": -1},
         {**NEW_BASIC, "monthly_price": 1.5},
         {**NEW_BASIC, "features": {"engagement": True}},
-        {**NEW_BASIC, "features": {**NEW_BASIC["features"], "teleport": True}},
+        {**NEW_BASIC, "features": {**NEW_FEATURES, "teleport": True}},
         {**NEW_BASIC, "limitations": {"max_students": -3, "max_courses": None}},
         {**NEW_BASIC, "storage_limit_bytes": "lots"},
         {k: v for k, v in NEW_BASIC.items() if k != "limitations"},
@@ -88,10 +89,12 @@ async def test_the_new_limits_reach_the_tenants_on_that_tier(
     premium = tenant_url(server_url, on_premium, await tenant_password(platform_sessions, vault, on_premium.id))
     async with connect(basic) as conn:
         config = await conn.fetchrow("SELECT limitations, storage_limit_bytes FROM instance_config")
+    assert config is not None
     assert json.loads(config["limitations"]) == {"max_students": 80, "max_courses": None}
     assert config["storage_limit_bytes"] == 1_073_741_824
     async with connect(premium) as conn:
         untouched = await conn.fetchrow("SELECT tier_code, limitations FROM instance_config")
+    assert untouched is not None
     assert untouched["tier_code"] == "PREMIUM"
     assert json.loads(untouched["limitations"]) == {"max_students": None, "max_courses": None}
 

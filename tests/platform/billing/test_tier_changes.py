@@ -159,6 +159,7 @@ async def test_a_downgrade_that_fits_waits_for_period_end_and_reaches_the_tenant
     assert await push_instance_config(platform_sessions, vault, tenant.id) is PushOutcome.PUSHED
     async with connect(database) as conn:
         config = await conn.fetchrow("SELECT tier_code, limitations, storage_limit_bytes FROM instance_config")
+    assert config is not None
     assert config["tier_code"] == "BASIC"
     assert '"max_students": 50' in config["limitations"]
 
