@@ -225,13 +225,26 @@ async def provide_tenant(request: Request[Any, Any, Any], state: State) -> Resol
 async def provide_tenant_session(
     request: Request[Any, Any, Any],
     tenant: NamedDependency[ResolvedTenant],
-    tenant_caller: NamedDependency[Any],
+    tenant_identity: NamedDependency[Any],
     state: State,
 ) -> AsyncIterator[AsyncSession]:
     """The tenant's own database for an authorised caller, behind the access gate; committed when
-    the handler succeeds. Depending on ``tenant_caller`` makes every route touching tenant data
+    the handler succeeds. Depending on ``tenant_identity`` makes every route touching tenant data
     authenticated, and authentication comes first: strangers learn nothing of the instance's state."""
     router: TenantRouter = state.tenant_router
     check_access(tenant, request.method)
+    async with router.session(tenant) as session, committing(session):
+        # the identity's own check against the tenant database (a removed user is out at once)
+        request.state.tenant_caller = await tenant_identity.verify(session)
+        yield session
+
+
+async def provide_tenant_public_session(
+    tenant: NamedDependency[ResolvedTenant], state: State
+) -> AsyncIterator[AsyncSession]:
+    """The tenant's database for its public routes (login, guest analytics): the gate applies as
+    to a read (an unpaid school's staff can still log in and read), no caller is needed."""
+    router: TenantRouter = state.tenant_router
+    check_access(tenant, "GET")
     async with router.session(tenant) as session, committing(session):
         yield session

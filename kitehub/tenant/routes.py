@@ -3,17 +3,20 @@
 from litestar import Router
 from litestar.di import Provide
 
-from kitehub.provisioning.router import provide_tenant, provide_tenant_session
-from kitehub.tenant.auth import provide_tenant_caller
+from kitehub.provisioning.router import provide_tenant, provide_tenant_public_session, provide_tenant_session
+from kitehub.tenant.auth import provide_tenant_caller, provide_tenant_identity
 from kitehub.tenant.courses.controllers import CourseController
 from kitehub.tenant.health.controllers import TenantHealthController
+from kitehub.tenant.users.controllers import TenantAuthController, UserController
 
 tenant_router = Router(
     path="/tenant/v1",
-    route_handlers=[TenantHealthController, CourseController],
+    route_handlers=[TenantHealthController, TenantAuthController, UserController, CourseController],
     dependencies={
         "tenant": Provide(provide_tenant),
+        "tenant_identity": Provide(provide_tenant_identity),
         "tenant_caller": Provide(provide_tenant_caller),
         "tenant_session": Provide(provide_tenant_session),
+        "tenant_public_session": Provide(provide_tenant_public_session),
     },
 )

@@ -9,8 +9,10 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.tenant.auth import TenantCaller
 from kitehub.tenant.courses.schemas import CoursePage, CourseResponse, CreateCourseRequest
 from kitehub.tenant.courses.services import create_course, page_of_courses
+from kitehub.tenant.users.models import TenantRole
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
@@ -22,8 +24,12 @@ class CourseController(Controller):
 
     @post(summary="Add a course (counted against the tier's max_courses)", status_code=201)
     async def create(
-        self, data: JSONBody[CreateCourseRequest], tenant_session: NamedDependency[AsyncSession]
+        self,
+        data: JSONBody[CreateCourseRequest],
+        tenant_caller: NamedDependency[TenantCaller],
+        tenant_session: NamedDependency[AsyncSession],
     ) -> CourseResponse:
+        tenant_caller.require(TenantRole.ADMIN)
         return CourseResponse.model_validate(await create_course(tenant_session, data), from_attributes=True)
 
     @get(summary="The school's courses, oldest first")

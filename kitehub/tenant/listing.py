@@ -1,0 +1,37 @@
+"""Lists of tenant resources: pages, a whitelisted sort, and the total, one way for every resource."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from kitehub.errors import InvalidInputError
+
+Row = TypeVar("Row")
+
+
+def ordering(sort: str | None, columns: Mapping[str, InstrumentedAttribute[Any]], default: str) -> list[Any]:
+    """``name`` ascending or ``-name`` descending, only on listed columns; ties broken by id."""
+    key = (sort or default).strip()
+    descending = key.startswith("-")
+    column = columns.get(key.removeprefix("-"))
+    if column is None:
+        allowed = ", ".join(sorted(columns))
+        raise InvalidInputError(
+            f"sort must be one of {allowed} (prefix '-' for descending)",
+            extra={"errors": [{"field": "sort", "message": "unknown sort key", "source": "query"}]},
+        )
+    identity = column.class_.id
+    return [column.desc(), identity.desc()] if descending else [column.asc(), identity.asc()]
+
+
+async def page(
+    session: AsyncSession, query: Select[Row], order_by: list[Any], *, limit: int, offset: int
+) -> tuple[list[Row], int]:
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = await session.scalars(query.order_by(*order_by).limit(limit).offset(offset))
+    return list(rows), int(total or 0)

@@ -1,0 +1,129 @@
+"""The school's staff accounts: created by tenant admins, logging in to their own instance only.
+
+Failed logins are counted on the user row; five in a row lock it with growing delays (429), the
+same policy as platform accounts. Unknown addresses cost the same password check, so timing does
+not tell which addresses exist.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitehub.errors import ConflictError, InvalidInputError, NotAuthenticatedError, NotFoundError, TooManyRequestsError
+from kitehub.platform.accounts.passwords import hash_password, needs_rehash, verify_password
+from kitehub.tenant.listing import ordering, page
+from kitehub.tenant.users.models import TenantRole, TenantUser
+from kitehub.tenant.users.schemas import CreateUserRequest, UpdateUserRequest
+
+FREE_FAILURES = 5
+LOCKOUT_BASE = timedelta(seconds=30)
+LOCKOUT_MAX = timedelta(minutes=15)
+SORTS = {"email": TenantUser.email, "full_name": TenantUser.full_name, "created_at": TenantUser.created_at}
+
+
+def _email(value: str) -> str:
+    email = value.strip().lower()
+    local, at, domain = email.partition("@")
+    if not at or not local or "." not in domain or any(ch.isspace() for ch in email):
+        raise InvalidInputError(
+            "email: not an e-mail address",
+            extra={"errors": [{"field": "email", "message": "invalid", "source": "body"}]},
+        )
+    return email
+
+
+async def create_user(session: AsyncSession, body: CreateUserRequest) -> TenantUser:
+    user = TenantUser(
+        email=_email(body.email),
+        full_name=body.full_name.strip(),
+        role=TenantRole(body.role),
+        password_hash=await hash_password(body.password),
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise ConflictError("a user with this e-mail address exists", extra={"field": "email"}) from exc
+    await session.refresh(user)
+    return user
+
+
+async def live_user(session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = False) -> TenantUser:
+    user = await session.get(TenantUser, user_id, with_for_update=for_update, populate_existing=for_update)
+    if user is None or user.deleted_at is not None:
+        raise NotFoundError("no such user")
+    return user
+
+
+async def page_of_users(
+    session: AsyncSession, *, role: TenantRole | None, search: str | None, sort: str | None, limit: int, offset: int
+) -> tuple[list[TenantUser], int]:
+    query = select(TenantUser).where(TenantUser.deleted_at.is_(None))
+    if role is not None:
+        query = query.where(TenantUser.role == role)
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(func.lower(TenantUser.full_name).like(pattern) | TenantUser.email.like(pattern))
+    return await page(session, query, ordering(sort, SORTS, "created_at"), limit=limit, offset=offset)
+
+
+async def update_user(session: AsyncSession, user: TenantUser, body: UpdateUserRequest) -> TenantUser:
+    if body.full_name is not None:
+        user.full_name = body.full_name.strip()
+    if body.role is not None:
+        user.role = TenantRole(body.role)
+    if body.is_active is not None:
+        user.is_active = body.is_active
+    if body.password is not None:
+        user.password_hash = await hash_password(body.password)
+        user.failed_login_count, user.locked_until = 0, None
+    await session.flush()
+    await session.refresh(user)
+    return user
+
+
+async def delete_user(session: AsyncSession, user: TenantUser) -> None:
+    user.deleted_at = datetime.now(UTC)
+    user.is_active = False
+    await session.flush()
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> TenantUser:
+    """The user for these credentials, or 401; 429 while the user is locked. Failures are
+    committed before the error is raised (the request's transaction is then rolled back)."""
+    key = email.strip().lower()
+    user = await session.scalar(
+        select(TenantUser).where(func.lower(TenantUser.email) == key, TenantUser.deleted_at.is_(None))
+    )
+    now = datetime.now(UTC)
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        raise _locked(user.locked_until, now)
+    usable = user is not None and user.is_active
+    valid = await verify_password(user.password_hash if user is not None and usable else None, password)
+    if user is None or not valid:
+        if user is not None:
+            user = await live_user(session, user.id, for_update=True)
+            user.failed_login_count += 1
+            if user.failed_login_count >= FREE_FAILURES:
+                delay = LOCKOUT_BASE * 2 ** (user.failed_login_count - FREE_FAILURES)
+                user.locked_until = now + min(LOCKOUT_MAX, delay)
+            await session.commit()
+        raise NotAuthenticatedError("the e-mail address or the password is wrong")
+    user.failed_login_count, user.locked_until, user.last_login_at = 0, None, now
+    if needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(password)
+    await session.flush()
+    return user
+
+
+def _locked(until: datetime, now: datetime) -> TooManyRequestsError:
+    return TooManyRequestsError(
+        "too many failed logins for this user; try again later",
+        retry_after_seconds=math.ceil((until - now).total_seconds()),
+    )
