@@ -6,12 +6,26 @@ from litestar.di import Provide
 from kitehub.provisioning.router import provide_tenant, provide_tenant_public_session, provide_tenant_session
 from kitehub.tenant.auth import provide_tenant_caller, provide_tenant_identity
 from kitehub.tenant.courses.controllers import CourseController
+from kitehub.tenant.enrollments.controllers import EnrollmentController
+from kitehub.tenant.grades.controllers import GradeController
 from kitehub.tenant.health.controllers import TenantHealthController
+from kitehub.tenant.lessons.controllers import CourseLessonController, LessonController
+from kitehub.tenant.students.controllers import StudentController
 from kitehub.tenant.users.controllers import TenantAuthController, UserController
 
 tenant_router = Router(
     path="/tenant/v1",
-    route_handlers=[TenantHealthController, TenantAuthController, UserController, CourseController],
+    route_handlers=[
+        TenantHealthController,
+        TenantAuthController,
+        UserController,
+        CourseController,
+        StudentController,
+        EnrollmentController,
+        CourseLessonController,
+        LessonController,
+        GradeController,
+    ],
     dependencies={
         "tenant": Provide(provide_tenant),
         "tenant_identity": Provide(provide_tenant_identity),

@@ -33,3 +33,10 @@ class CoursePage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class UpdateCourseRequest(StrictBody):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    fee: int | None = Field(default=None, ge=0, lt=10**12, description="VND")
+    grade_scale: Literal[10, 100] | None = None

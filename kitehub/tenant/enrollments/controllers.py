@@ -1,0 +1,77 @@
+"""``/tenant/v1/enrollments``: read by all staff, managed by tenant admins."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitehub.tenant.auth import TenantCaller
+from kitehub.tenant.enrollments.schemas import (
+    CreateEnrollmentRequest,
+    EnrollmentPage,
+    EnrollmentResponse,
+    UpdateEnrollmentRequest,
+)
+from kitehub.tenant.enrollments.services import end_enrollment, enroll, one_enrollment, page_of_enrollments
+from kitehub.tenant.students.models import Enrollment, EnrollmentStatus
+from kitehub.tenant.users.models import TenantRole
+
+Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
+
+
+def _view(enrollment: Enrollment) -> EnrollmentResponse:
+    return EnrollmentResponse.model_validate(enrollment, from_attributes=True)
+
+
+class EnrollmentController(Controller):
+    path = "/enrollments"
+    tags = ["tenant"]  # noqa: RUF012 - Litestar declares it as an instance attribute
+
+    @post(summary="Enroll a student in a course (ACTIVE if free, else PENDING until paid)", status_code=201)
+    async def create(
+        self,
+        data: JSONBody[CreateEnrollmentRequest],
+        tenant_caller: NamedDependency[TenantCaller],
+        tenant_session: NamedDependency[AsyncSession],
+    ) -> EnrollmentResponse:
+        tenant_caller.require(TenantRole.ADMIN)
+        return _view(await enroll(tenant_session, data.student_id, data.course_id))
+
+    @get(summary="Enrollments, filtered by student, course or status")
+    async def list_all(
+        self,
+        tenant_session: NamedDependency[AsyncSession],
+        student_id: FromQuery[uuid.UUID | None] = None,
+        course_id: FromQuery[uuid.UUID | None] = None,
+        status: FromQuery[EnrollmentStatus | None] = None,
+        sort: Annotated[str | None, QueryParameter(max_length=20, description="created_at, status")] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> EnrollmentPage:
+        rows, total = await page_of_enrollments(tenant_session, student_id=student_id, course_id=course_id,
+                                                status=status, sort=sort, limit=limit, offset=offset)  # fmt: skip
+        return EnrollmentPage(items=[_view(row) for row in rows], total=total, limit=limit, offset=offset)
+
+    @get("/{enrollment_id:uuid}", summary="One enrollment")
+    async def get_one(
+        self, enrollment_id: FromPath[uuid.UUID], tenant_session: NamedDependency[AsyncSession]
+    ) -> EnrollmentResponse:
+        return _view(await one_enrollment(tenant_session, enrollment_id))
+
+    @patch("/{enrollment_id:uuid}", summary="Complete or cancel an enrollment")
+    async def update(
+        self,
+        enrollment_id: FromPath[uuid.UUID],
+        data: JSONBody[UpdateEnrollmentRequest],
+        tenant_caller: NamedDependency[TenantCaller],
+        tenant_session: NamedDependency[AsyncSession],
+    ) -> EnrollmentResponse:
+        tenant_caller.require(TenantRole.ADMIN)
+        enrollment = await one_enrollment(tenant_session, enrollment_id, for_update=True)
+        return _view(await end_enrollment(tenant_session, enrollment, EnrollmentStatus(data.status)))

@@ -1,0 +1,37 @@
+"""Enrollment bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from kitehub.schemas import StrictBody
+
+
+class CreateEnrollmentRequest(StrictBody):
+    student_id: uuid.UUID
+    course_id: uuid.UUID
+
+
+class UpdateEnrollmentRequest(StrictBody):
+    status: Literal["COMPLETED", "CANCELLED"]
+
+
+class EnrollmentResponse(BaseModel):
+    id: uuid.UUID
+    student_id: uuid.UUID
+    course_id: uuid.UUID
+    status: str
+    payment_reference: str | None
+    paid_at: datetime | None
+    created_at: datetime
+
+
+class EnrollmentPage(BaseModel):
+    items: list[EnrollmentResponse]
+    total: int
+    limit: int
+    offset: int

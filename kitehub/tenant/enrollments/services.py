@@ -1,0 +1,75 @@
+"""A student in a course, once. A free course is ACTIVE at once; a paid one waits (PENDING) for its
+fee, paid through an enrollment payment order. Ends as COMPLETED or CANCELLED."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitehub.errors import ConflictError, NotFoundError
+from kitehub.tenant.courses.models import Course
+from kitehub.tenant.listing import ordering, page
+from kitehub.tenant.students.models import Enrollment, EnrollmentStatus, Student
+from kitehub.tenant.validation import invalid
+
+E = EnrollmentStatus
+SORTS = {"created_at": Enrollment.created_at, "status": Enrollment.status}
+ENDINGS = {E.PENDING: {E.CANCELLED}, E.ACTIVE: {E.COMPLETED, E.CANCELLED}, E.COMPLETED: set(), E.CANCELLED: set()}
+
+
+async def enroll(session: AsyncSession, student_id: uuid.UUID, course_id: uuid.UUID) -> Enrollment:
+    student = await session.get(Student, student_id)
+    if student is None or student.deleted_at is not None:
+        raise invalid("student_id", "no such student")
+    course = await session.get(Course, course_id)
+    if course is None or course.deleted_at is not None:
+        raise invalid("course_id", "no such course")
+    enrollment = Enrollment(student_id=student_id, course_id=course_id,
+                            status=E.ACTIVE if course.fee == 0 else E.PENDING)  # fmt: skip
+    session.add(enrollment)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise ConflictError("the student is already enrolled in this course") from exc
+    await session.refresh(enrollment)
+    return enrollment
+
+
+async def one_enrollment(session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = False) -> Enrollment:
+    enrollment = await session.get(Enrollment, enrollment_id, with_for_update=for_update, populate_existing=for_update)
+    if enrollment is None:
+        raise NotFoundError("no such enrollment")
+    return enrollment
+
+
+async def page_of_enrollments(
+    session: AsyncSession,
+    *,
+    student_id: uuid.UUID | None,
+    course_id: uuid.UUID | None,
+    status: EnrollmentStatus | None,
+    sort: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Enrollment], int]:
+    query = select(Enrollment)
+    if student_id is not None:
+        query = query.where(Enrollment.student_id == student_id)
+    if course_id is not None:
+        query = query.where(Enrollment.course_id == course_id)
+    if status is not None:
+        query = query.where(Enrollment.status == status)
+    return await page(session, query, ordering(sort, SORTS, "created_at"), limit=limit, offset=offset)
+
+
+async def end_enrollment(session: AsyncSession, enrollment: Enrollment, status: EnrollmentStatus) -> Enrollment:
+    if status not in ENDINGS[enrollment.status]:
+        raise ConflictError(f"a {enrollment.status.value} enrollment cannot become {status.value}",
+                            extra={"status": enrollment.status.value})  # fmt: skip
+    enrollment.status = status
+    await session.flush()
+    await session.refresh(enrollment)
+    return enrollment

@@ -1,0 +1,89 @@
+"""Grades: one score per student, course and assessment, within the course's scale (10 or 100)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitehub.errors import ConflictError, NotFoundError
+from kitehub.tenant.courses.models import Course
+from kitehub.tenant.grades.models import Grade
+from kitehub.tenant.grades.schemas import CreateGradeRequest
+from kitehub.tenant.listing import ordering, page
+from kitehub.tenant.students.models import Enrollment
+from kitehub.tenant.validation import invalid, required_text
+
+SORTS = {"graded_at": Grade.graded_at, "score": Grade.score, "assessment": Grade.assessment}
+
+
+def _within_scale(score: Decimal, course: Course) -> Decimal:
+    if score > course.grade_scale:
+        raise invalid("score", f"the course is graded out of {course.grade_scale}")
+    return score
+
+
+async def add_grade(session: AsyncSession, body: CreateGradeRequest, graded_by: uuid.UUID | None) -> Grade:
+    course = await session.get(Course, body.course_id)
+    if course is None or course.deleted_at is not None:
+        raise invalid("course_id", "no such course")
+    enrolled = await session.scalar(
+        select(Enrollment.id).where(Enrollment.course_id == course.id, Enrollment.student_id == body.student_id)
+    )
+    if enrolled is None:
+        raise invalid("student_id", "not enrolled in this course")
+    grade = Grade(
+        student_id=body.student_id,
+        course_id=course.id,
+        graded_by=graded_by,
+        assessment=required_text("assessment", body.assessment),
+        score=_within_scale(body.score, course),
+    )
+    session.add(grade)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise ConflictError("this assessment is graded already for the student; change that grade") from exc
+    await session.refresh(grade)
+    return grade
+
+
+async def one_grade(session: AsyncSession, grade_id: uuid.UUID, *, for_update: bool = False) -> Grade:
+    grade = await session.get(Grade, grade_id, with_for_update=for_update, populate_existing=for_update)
+    if grade is None:
+        raise NotFoundError("no such grade")
+    return grade
+
+
+async def page_of_grades(
+    session: AsyncSession,
+    *,
+    student_id: uuid.UUID | None,
+    course_id: uuid.UUID | None,
+    sort: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Grade], int]:
+    query = select(Grade)
+    if student_id is not None:
+        query = query.where(Grade.student_id == student_id)
+    if course_id is not None:
+        query = query.where(Grade.course_id == course_id)
+    return await page(session, query, ordering(sort, SORTS, "graded_at"), limit=limit, offset=offset)
+
+
+async def rescore(session: AsyncSession, grade: Grade, score: Decimal, graded_by: uuid.UUID | None) -> Grade:
+    course = await session.get(Course, grade.course_id)
+    assert course is not None
+    grade.score, grade.graded_by, grade.graded_at = _within_scale(score, course), graded_by, func.now()
+    await session.flush()
+    await session.refresh(grade)
+    return grade
+
+
+async def delete_grade(session: AsyncSession, grade: Grade) -> None:
+    await session.delete(grade)
+    await session.flush()
