@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +17,13 @@ from kitehub.tenant.enrollments.schemas import (
     EnrollmentResponse,
     UpdateEnrollmentRequest,
 )
-from kitehub.tenant.enrollments.services import end_enrollment, enroll, one_enrollment, page_of_enrollments
+from kitehub.tenant.enrollments.services import (
+    delete_enrollment,
+    end_enrollment,
+    enroll,
+    one_enrollment,
+    page_of_enrollments,
+)
 from kitehub.tenant.students.models import Enrollment, EnrollmentStatus
 from kitehub.tenant.users.models import TenantRole
 
@@ -75,3 +81,13 @@ class EnrollmentController(Controller):
         tenant_caller.require(TenantRole.ADMIN)
         enrollment = await one_enrollment(tenant_session, enrollment_id, for_update=True)
         return _view(await end_enrollment(tenant_session, enrollment, EnrollmentStatus(data.status)))
+
+    @delete("/{enrollment_id:uuid}", summary="Remove an unpaid enrollment", status_code=204)
+    async def remove(
+        self,
+        enrollment_id: FromPath[uuid.UUID],
+        tenant_caller: NamedDependency[TenantCaller],
+        tenant_session: NamedDependency[AsyncSession],
+    ) -> None:
+        tenant_caller.require(TenantRole.ADMIN)
+        await delete_enrollment(tenant_session, await one_enrollment(tenant_session, enrollment_id, for_update=True))

@@ -73,3 +73,11 @@ async def end_enrollment(session: AsyncSession, enrollment: Enrollment, status: 
     await session.flush()
     await session.refresh(enrollment)
     return enrollment
+
+
+async def delete_enrollment(session: AsyncSession, enrollment: Enrollment) -> None:
+    """Only an enrollment nobody paid for goes away; a paid one is completed or cancelled instead."""
+    if enrollment.paid_at is not None:
+        raise ConflictError("a paid enrollment stays on record; cancel it instead")
+    await session.delete(enrollment)
+    await session.flush()
