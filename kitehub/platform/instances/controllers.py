@@ -20,6 +20,8 @@ from kitehub.platform.instances.schemas import (
     InstancePage,
     InstanceResponse,
     UpdateInstanceRequest,
+    WebhookKeyRequest,
+    WebhookKeyResponse,
 )
 from kitehub.platform.instances.services import (
     delete_instance,
@@ -28,6 +30,7 @@ from kitehub.platform.instances.services import (
     update_instance,
 )
 from kitehub.platform.instances.views import instance_views, view_of
+from kitehub.platform.payments.instance_webhooks import set_webhook_key
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="page size")]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
@@ -128,6 +131,19 @@ class InstanceController(Controller):
         )
         await platform_session.refresh(instance)
         return await view_of(platform_session, instance, state.settings.base_domain)
+
+    @put("/{instance_id:uuid}/webhook-key", summary="Set or rotate the key of the school's own SePay webhook")
+    async def webhook_key(
+        self,
+        instance_id: FromPath[uuid.UUID],
+        data: JSONBody[WebhookKeyRequest],
+        current_account: NamedDependency[Account],
+        audit_actor: NamedDependency[AuditActor],
+        platform_session: NamedDependency[AsyncSession],
+    ) -> WebhookKeyResponse:
+        instance = await owned_instance(platform_session, current_account.id, instance_id, for_update=True)
+        await set_webhook_key(platform_session, audit_actor.as_account(current_account), instance, data.api_key)
+        return WebhookKeyResponse(webhook_path=f"/api/v1/webhooks/sepay/instances/{instance.id}")
 
     @delete("/{instance_id:uuid}", summary="Delete (soft): the school is unreachable at once", status_code=200)
     async def remove(

@@ -99,6 +99,9 @@ class Instance(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Platfo
             "database_password_encrypted IS NULL OR database_password_encrypted ~ '^v1:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$'",
             name="password_is_ciphertext",
         ),
+        CheckConstraint(
+            "webhook_key_hash IS NULL OR webhook_key_hash ~ '^[0-9a-f]{64}$'", name="webhook_key_hash_format"
+        ),
         Index("ix_instances_owner_id", "owner_id"),
         Index("ix_instances_status", "status"),
         Index("ix_instances_database_server_id", "database_server_id"),
@@ -120,6 +123,9 @@ class Instance(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Platfo
     bank_account_number: Mapped[str | None] = mapped_column(String(19))
     bank_account_name: Mapped[str | None] = mapped_column(String(100))
     qr_template: Mapped[str | None] = mapped_column(String(100), comment="e.g. 'HOCPHI {courseId} {studentName}'")
+    webhook_key_hash: Mapped[str | None] = mapped_column(
+        String(64), comment="sha256 of the instance's own bank-webhook key (the key is shown once)"
+    )
 
     # The tenant database; the password is AES-GCM ciphertext (v1:<kid>:<...>), never plain text.
     database_server_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("database_servers.id", ondelete="RESTRICT"))

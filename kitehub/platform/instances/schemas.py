@@ -70,3 +70,11 @@ class InstancePage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class WebhookKeyRequest(StrictBody):
+    api_key: str = Field(min_length=24, max_length=200, description="the API key configured in SePay's webhook")
+
+
+class WebhookKeyResponse(BaseModel):
+    webhook_path: str = Field(description="where SePay posts, with header 'Authorization: Apikey <api_key>'")

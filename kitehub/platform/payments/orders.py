@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -102,7 +103,8 @@ async def create_order(
     tier_code: str | None = None,
     months: int | None = None,
     details: dict[str, Any] | None = None,
-    transfer_content: str | None = None,
+    enrollment_id: uuid.UUID | None = None,
+    content_for: Callable[[str], str] = transfer_content_for,
 ) -> PaymentOrder:
     """A PENDING order with a fresh code (a collision, one in 2**40, just draws again)."""
     for _attempt in range(5):
@@ -118,7 +120,8 @@ async def create_order(
             months=months,
             amount=amount,
             amount_received=0,
-            transfer_content=transfer_content or transfer_content_for(code),
+            transfer_content=content_for(code),
+            enrollment_id=enrollment_id,
             bank_bin=account.bin,
             bank_account_number=account.account_number,
             bank_account_name=account.account_name,

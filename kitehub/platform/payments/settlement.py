@@ -19,6 +19,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.platform.payments.enrollment_orders import schedule_activation
 from kitehub.platform.payments.models import (
     BankProvider,
     BankTransaction,
@@ -72,8 +73,8 @@ def order_codes_in(content: str | None) -> list[str]:
 def _statements() -> tuple[Any, Any]:
     """Built once: on the hot path, building a statement costs more CPU than running it."""
     table = cast(Table, BankTransaction.__table__)
-    columns = ("id", "provider", "provider_transaction_id", "direction", "amount", "content", "account_number",
-               "reference_code", "transaction_at", "raw_payload")  # fmt: skip
+    columns = ("id", "provider", "provider_transaction_id", "instance_id", "direction", "amount", "content",
+               "account_number", "reference_code", "transaction_at", "raw_payload")  # fmt: skip
     record = (
         pg_insert(table)
         .values({name: bindparam(name) for name in columns})
@@ -95,14 +96,24 @@ def _statements() -> tuple[Any, Any]:
 
 
 _RECORD, _OUTCOME = _statements()
+
+
 # the orders a content names, each with its subscription, both locked until the payment is written
-_ORDERS_BY_CODE = (
-    select(PaymentOrder, Subscription)
-    .join(Subscription, Subscription.instance_id == PaymentOrder.instance_id)
-    .where(PaymentOrder.order_code.in_(bindparam("codes", expanding=True)))
-    .order_by(PaymentOrder.order_code)
-    .with_for_update()
-)
+def _orders_by_code(order_type: PaymentOrderType, *, of_instance: bool) -> Any:
+    """The orders a content names, each with its subscription, both locked until the payment is
+    written. The platform's account pays subscriptions; a school's account, its enrollments only."""
+    query = (
+        select(PaymentOrder, Subscription)
+        .join(Subscription, Subscription.instance_id == PaymentOrder.instance_id)
+        .where(PaymentOrder.order_code.in_(bindparam("codes", expanding=True)), PaymentOrder.type == order_type)
+        .order_by(PaymentOrder.order_code)
+        .with_for_update()
+    )
+    return query.where(PaymentOrder.instance_id == bindparam("instance_id")) if of_instance else query
+
+
+_PLATFORM_ORDERS = _orders_by_code(PaymentOrderType.SUBSCRIPTION, of_instance=False)
+_SCHOOL_ORDERS = _orders_by_code(PaymentOrderType.ENROLLMENT, of_instance=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +125,9 @@ class Outcome:
     order_id: uuid.UUID | None = None
 
 
-async def record_delivery(session: AsyncSession, delivery: Delivery) -> uuid.UUID | None:
+async def record_delivery(
+    session: AsyncSession, delivery: Delivery, instance_id: uuid.UUID | None = None
+) -> uuid.UUID | None:
     """The new row's id, or None when this provider transaction was recorded before (a retry)."""
     recorded: uuid.UUID | None = await session.scalar(
         _RECORD,
@@ -129,19 +142,28 @@ async def record_delivery(session: AsyncSession, delivery: Delivery) -> uuid.UUI
             "reference_code": delivery.reference,
             "transaction_at": delivery.transaction_at,
             "raw_payload": delivery.raw,
+            "instance_id": instance_id,
         },
     )
     return recorded
 
 
 async def receive(
-    session: AsyncSession, delivery: Delivery, *, account: ReceivingAccount | None, now: datetime
+    session: AsyncSession,
+    delivery: Delivery,
+    *,
+    account: ReceivingAccount | None,
+    now: datetime,
+    instance_id: uuid.UUID | None = None,
 ) -> Outcome | None:
-    """Record and settle a delivery; None when it is a repeat (acknowledged, nothing changes)."""
-    transaction_id = await record_delivery(session, delivery)
+    """Record and settle a delivery; None when it is a repeat (acknowledged, nothing changes).
+
+    ``instance_id``: the delivery came from that school's own webhook (its enrollment fees).
+    """
+    transaction_id = await record_delivery(session, delivery, instance_id)
     if transaction_id is None:
         return None
-    outcome = await settle(session, transaction_id, delivery, account=account, now=now)
+    outcome = await settle(session, transaction_id, delivery, account=account, now=now, instance_id=instance_id)
     await session.execute(
         _OUTCOME,
         {"transaction_id": transaction_id, "status": outcome.status, "review_reason": outcome.reason,
@@ -161,14 +183,17 @@ async def settle(
     *,
     account: ReceivingAccount | None,
     now: datetime,
+    instance_id: uuid.UUID | None = None,
 ) -> Outcome:
     """Decide what a new delivery means, in the delivering transaction."""
     if delivery.direction is not TransferDirection.IN:
         return Outcome(T.IGNORED, "money going out pays no order")
     if account is not None and delivery.account_number not in (None, "", account.account_number):
-        return _review(f"credited to account {delivery.account_number}, not the platform's")
+        return _review(f"credited to account {delivery.account_number}, not the one this webhook is for")
     codes = order_codes_in(delivery.content)
-    rows = (await session.execute(_ORDERS_BY_CODE, {"codes": codes})).all() if codes else []
+    lookup = _PLATFORM_ORDERS if instance_id is None else _SCHOOL_ORDERS
+    parameters = {"codes": codes, "instance_id": instance_id}
+    rows = (await session.execute(lookup, parameters)).all() if codes else []
     orders = [row[0] for row in rows]
     if not orders:
         return _review("no payment order code in the transfer content")
@@ -220,3 +245,5 @@ async def pay_order(
                      admin_override=admin_override)  # fmt: skip
     if subscription is not None:
         await apply_paid_order(session, order, subscription, actor_id=actor_id, now=now)
+    elif order.type is PaymentOrderType.ENROLLMENT:
+        await schedule_activation(session, order)

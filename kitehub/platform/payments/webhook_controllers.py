@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.platform.payments.enrollment_orders import school_account
+from kitehub.platform.payments.instance_webhooks import instance_for_webhook
 from kitehub.platform.payments.orders import configured_account
 from kitehub.platform.payments.schemas import WebhookAck
 from kitehub.platform.payments.settlement import receive
@@ -47,4 +50,19 @@ class WebhookController(Controller):
         await receive(
             platform_session, casso_delivery(data), account=configured_account(state.settings), now=datetime.now(UTC)
         )
+        return WebhookAck()
+
+    @post("/sepay/instances/{instance_id:uuid}", status_code=200,
+          summary="SePay on a school's own account: its enrollment fees (the instance's own key)")  # fmt: skip
+    async def sepay_for_school(
+        self,
+        instance_id: FromPath[uuid.UUID],
+        data: JSONBody[dict[str, Any]],
+        platform_session: NamedDependency[AsyncSession],
+        authorization: Annotated[str | None, HeaderParameter(name="Authorization", required=False)] = None,
+    ) -> WebhookAck:
+        instance = await instance_for_webhook(platform_session, instance_id, authorization)
+        account = school_account(instance) if instance.bank_account_number else None
+        await receive(platform_session, sepay_delivery(data), account=account, now=datetime.now(UTC),
+                      instance_id=instance.id)  # fmt: skip
         return WebhookAck()

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.platform.audit.services import AuditActor
+from kitehub.platform.payments.orders import order_view
+from kitehub.platform.payments.schemas import PaymentOrderResponse
+from kitehub.provisioning.resolution import ResolvedTenant
 from kitehub.tenant.auth import TenantCaller
+from kitehub.tenant.enrollments.payments import mark_fee_paid, order_fee
 from kitehub.tenant.enrollments.schemas import (
     CreateEnrollmentRequest,
     EnrollmentPage,
     EnrollmentResponse,
+    MarkPaidRequest,
     UpdateEnrollmentRequest,
 )
 from kitehub.tenant.enrollments.services import (
@@ -91,3 +99,35 @@ class EnrollmentController(Controller):
     ) -> None:
         tenant_caller.require(TenantRole.ADMIN)
         await delete_enrollment(tenant_session, await one_enrollment(tenant_session, enrollment_id, for_update=True))
+
+    @post("/{enrollment_id:uuid}/payment-order", status_code=201, summary="The fee's order, paid to the school")
+    async def payment_order(
+        self,
+        enrollment_id: FromPath[uuid.UUID],
+        tenant: NamedDependency[ResolvedTenant],
+        tenant_caller: NamedDependency[TenantCaller],
+        tenant_session: NamedDependency[AsyncSession],
+        platform_session: NamedDependency[AsyncSession],
+        state: State,
+    ) -> PaymentOrderResponse:
+        tenant_caller.require(TenantRole.ADMIN)
+        order = await order_fee(tenant_session, platform_session, tenant.instance_id, enrollment_id,
+                                ttl_hours=state.settings.payment_order_ttl_hours)  # fmt: skip
+        return order_view(order)
+
+    @post("/{enrollment_id:uuid}/mark-paid", status_code=200, summary="The school received the fee (audited)")
+    async def mark_paid(
+        self,
+        enrollment_id: FromPath[uuid.UUID],
+        tenant: NamedDependency[ResolvedTenant],
+        tenant_caller: NamedDependency[TenantCaller],
+        tenant_session: NamedDependency[AsyncSession],
+        platform_session: NamedDependency[AsyncSession],
+        audit_actor: NamedDependency[AuditActor],
+        data: JSONBody[MarkPaidRequest | None] = None,
+    ) -> EnrollmentResponse:
+        tenant_caller.require(TenantRole.ADMIN)
+        actor = replace(audit_actor, account_id=tenant_caller.account_id, role=f"tenant_{tenant_caller.role.value}")
+        enrollment = await mark_fee_paid(tenant_session, platform_session, actor, tenant.instance_id, enrollment_id,
+                                         reference=data.reference if data else None)  # fmt: skip
+        return _view(enrollment)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from kitehub.schemas import StrictBody
 
@@ -18,6 +18,10 @@ class CreateEnrollmentRequest(StrictBody):
 
 class UpdateEnrollmentRequest(StrictBody):
     status: Literal["COMPLETED", "CANCELLED"]
+
+
+class MarkPaidRequest(StrictBody):
+    reference: str | None = Field(default=None, max_length=128, description="receipt or bank reference")
 
 
 class EnrollmentResponse(BaseModel):
