@@ -30,6 +30,7 @@ from kitehub.platform.instances.controllers import InstanceController
 from kitehub.platform.payments.admin_controllers import BillingAdminController
 from kitehub.platform.payments.controllers import PaymentOrderController
 from kitehub.platform.payments.webhook_controllers import WebhookController
+from kitehub.platform.storage.controllers import StorageController
 from kitehub.platform.subscriptions.controllers import SubscriptionController
 from kitehub.platform.tiers.admin_controllers import TierAdminController
 from kitehub.platform.tiers.controllers import TierController
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
             InstanceController,
             TierController,
             SubscriptionController,
+            StorageController,
             PaymentOrderController,
             WebhookController,
             AdminController,

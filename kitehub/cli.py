@@ -30,6 +30,7 @@ from kitehub.provisioning.cli import keys, servers, tenants
 from kitehub.provisioning.fleet_cli import migrate_status, migrate_tenants
 from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings
+from kitehub.tenant.media.cli import storage
 
 T = TypeVar("T")
 
@@ -206,6 +207,7 @@ main.add_command(servers)
 main.add_command(tenants)
 main.add_command(keys)
 main.add_command(admin)
+main.add_command(storage)
 main.add_command(vietqr)
 
 

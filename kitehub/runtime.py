@@ -27,6 +27,7 @@ from kitehub.provisioning.router import TenantRouter
 from kitehub.provisioning.servers import harden_server, register_default_server
 from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings
+from kitehub.tenant.media.storage import LocalStorage
 
 logger = get_logger(__name__)
 STARTUP_LOCK_KEY = 0x6B68_0010  # beside the migration locks (0x6B68_0001/2)
@@ -47,7 +48,7 @@ def lifespan(settings: Settings, *, with_worker: bool) -> Any:
             pool_size=settings.tenant_pool_size,
         )
         app.state.update(settings=settings, platform_engine=engine, platform_sessions=sessions, vault=vault,
-                         tenant_router=router)  # fmt: skip
+                         tenant_router=router, media_storage=LocalStorage(settings.data_dir / "media"))  # fmt: skip
         worker: asyncio.Task[None] | None = None
         try:
             await _prepare_platform(settings, sessions, vault, url)

@@ -10,6 +10,7 @@ from kitehub.tenant.enrollments.controllers import EnrollmentController
 from kitehub.tenant.grades.controllers import GradeController
 from kitehub.tenant.health.controllers import TenantHealthController
 from kitehub.tenant.lessons.controllers import CourseLessonController, LessonController
+from kitehub.tenant.media.controllers import MediaController
 from kitehub.tenant.students.controllers import StudentController
 from kitehub.tenant.users.controllers import TenantAuthController, UserController
 
@@ -25,6 +26,7 @@ tenant_router = Router(
         CourseLessonController,
         LessonController,
         GradeController,
+        MediaController,
     ],
     dependencies={
         "tenant": Provide(provide_tenant),

@@ -39,6 +39,7 @@ class StorageUsage(OptimisticVersion, PlatformBase):
 
 
 class StorageEventKind(StrEnum):
+    UPLOAD = "UPLOAD"  # bytes taken by a stored file
     RESERVE = "RESERVE"
     COMMIT = "COMMIT"
     RELEASE = "RELEASE"
