@@ -27,9 +27,12 @@ from kitehub.provisioning.router import TenantRouter
 from kitehub.provisioning.servers import harden_server, register_default_server
 from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings
+from kitehub.tenant.guests.rate_limit import RateLimiter
 from kitehub.tenant.media.storage import LocalStorage
 
 logger = get_logger(__name__)
+GUEST_SESSIONS_PER_MINUTE = 30  # per address and school
+GUEST_EVENTS_PER_MINUTE = 300
 STARTUP_LOCK_KEY = 0x6B68_0010  # beside the migration locks (0x6B68_0001/2)
 
 
@@ -48,7 +51,9 @@ def lifespan(settings: Settings, *, with_worker: bool) -> Any:
             pool_size=settings.tenant_pool_size,
         )
         app.state.update(settings=settings, platform_engine=engine, platform_sessions=sessions, vault=vault,
-                         tenant_router=router, media_storage=LocalStorage(settings.data_dir / "media"))  # fmt: skip
+                         tenant_router=router, media_storage=LocalStorage(settings.data_dir / "media"),
+                         guest_session_limits=RateLimiter(GUEST_SESSIONS_PER_MINUTE),
+                         guest_event_limits=RateLimiter(GUEST_EVENTS_PER_MINUTE))  # fmt: skip
         worker: asyncio.Task[None] | None = None
         try:
             await _prepare_platform(settings, sessions, vault, url)

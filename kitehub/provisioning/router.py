@@ -240,10 +240,20 @@ async def provide_tenant_session(
 
 
 async def provide_tenant_public_session(
+    request: Request[Any, Any, Any], tenant: NamedDependency[ResolvedTenant], state: State
+) -> AsyncIterator[AsyncSession]:
+    """The tenant's database for its public routes (guest analytics): no caller, the gate as usual."""
+    router: TenantRouter = state.tenant_router
+    check_access(tenant, request.method)
+    async with router.session(tenant) as session, committing(session):
+        yield session
+
+
+async def provide_tenant_login_session(
     tenant: NamedDependency[ResolvedTenant], state: State
 ) -> AsyncIterator[AsyncSession]:
-    """The tenant's database for its public routes (login, guest analytics): the gate applies as
-    to a read (an unpaid school's staff can still log in and read), no caller is needed."""
+    """The tenant's database for logging in: the gate applies as to a read (staff of an unpaid
+    school can still log in and read)."""
     router: TenantRouter = state.tenant_router
     check_access(tenant, "GET")
     async with router.session(tenant) as session, committing(session):

@@ -3,11 +3,17 @@
 from litestar import Router
 from litestar.di import Provide
 
-from kitehub.provisioning.router import provide_tenant, provide_tenant_public_session, provide_tenant_session
+from kitehub.provisioning.router import (
+    provide_tenant,
+    provide_tenant_login_session,
+    provide_tenant_public_session,
+    provide_tenant_session,
+)
 from kitehub.tenant.auth import provide_tenant_caller, provide_tenant_identity
 from kitehub.tenant.courses.controllers import CourseController
 from kitehub.tenant.enrollments.controllers import EnrollmentController
 from kitehub.tenant.grades.controllers import GradeController
+from kitehub.tenant.guests.controllers import AnalyticsController, GuestController
 from kitehub.tenant.health.controllers import TenantHealthController
 from kitehub.tenant.lessons.controllers import CourseLessonController, LessonController
 from kitehub.tenant.media.controllers import MediaController
@@ -27,6 +33,8 @@ tenant_router = Router(
         LessonController,
         GradeController,
         MediaController,
+        GuestController,
+        AnalyticsController,
     ],
     dependencies={
         "tenant": Provide(provide_tenant),
@@ -34,5 +42,6 @@ tenant_router = Router(
         "tenant_caller": Provide(provide_tenant_caller),
         "tenant_session": Provide(provide_tenant_session),
         "tenant_public_session": Provide(provide_tenant_public_session),
+        "tenant_login_session": Provide(provide_tenant_login_session),
     },
 )

@@ -25,7 +25,9 @@ class School:
         return {"Host": f"{self.tenant.subdomain}.kitehub.localhost", **headers}
 
     async def call(self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
-        return await self.client.request(method, f"/tenant/v1{path}", headers=self.as_(headers or self.owner), **kwargs)
+        return await self.client.request(
+            method, f"/tenant/v1{path}", headers=self.as_(self.owner if headers is None else headers), **kwargs
+        )
 
     async def make(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = await self.call("POST", path, json=body)

@@ -113,10 +113,10 @@ class TenantAuthController(Controller):
         self,
         data: JSONBody[TenantLoginRequest],
         tenant: NamedDependency[ResolvedTenant],
-        tenant_public_session: NamedDependency[AsyncSession],
+        tenant_login_session: NamedDependency[AsyncSession],
         state: State,
     ) -> TenantTokenResponse:
-        user = await authenticate(tenant_public_session, data.email, data.password)
+        user = await authenticate(tenant_login_session, data.email, data.password)
         assert state.settings.jwt_secret is not None
         issued = issue_tenant_token(state.settings.jwt_secret.get_secret_value(), user.id, tenant.instance_id,
                                     user.role.value)  # fmt: skip

@@ -1,0 +1,92 @@
+"""``/tenant/v1/guest/*`` (public, rate-limited per IP) and ``/tenant/v1/analytics/summary`` (admins).
+
+Both belong to the tier's ``engagement`` feature.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitehub.provisioning.resolution import ResolvedTenant
+from kitehub.tenant.auth import TenantCaller
+from kitehub.tenant.features import require_feature
+from kitehub.tenant.guests.schemas import (
+    AnalyticsSummary,
+    EventRecorded,
+    GuestEventRequest,
+    SessionStarted,
+    StartSessionRequest,
+)
+from kitehub.tenant.guests.services import record_event, start_session, summary
+from kitehub.tenant.users.models import TenantRole
+
+FEATURE = "engagement"
+
+
+def _ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class GuestController(Controller):
+    path = "/guest"
+    tags = ["tenant"]  # noqa: RUF012 - Litestar declares it as an instance attribute
+
+    @post("/sessions", status_code=201, summary="A visitor arrives (no sign-in; rate-limited per address)")
+    async def start(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[StartSessionRequest],
+        tenant: NamedDependency[ResolvedTenant],
+        tenant_public_session: NamedDependency[AsyncSession],
+        state: State,
+    ) -> SessionStarted:
+        state.guest_session_limits.check(str(tenant.instance_id), _ip(request))
+        await require_feature(tenant_public_session, FEATURE)
+        guest = await start_session(tenant_public_session, source=data.source, device_type=data.device_type)
+        return SessionStarted(session_id=guest.id)
+
+    @post("/events", status_code=201, summary="Something a visitor did (page_view, course_view, contact_click...)")
+    async def event(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[GuestEventRequest],
+        tenant: NamedDependency[ResolvedTenant],
+        tenant_public_session: NamedDependency[AsyncSession],
+        state: State,
+    ) -> EventRecorded:
+        state.guest_event_limits.check(str(tenant.instance_id), _ip(request))
+        await require_feature(tenant_public_session, FEATURE)
+        await record_event(tenant_public_session, session_id=data.session_id, event_type=data.event_type,
+                           course_id=data.course_id, metadata=data.metadata, now=datetime.now(UTC))  # fmt: skip
+        return EventRecorded()
+
+
+class AnalyticsController(Controller):
+    path = "/analytics"
+    tags = ["tenant"]  # noqa: RUF012 - Litestar declares it as an instance attribute
+
+    @get("/summary", summary="Visitors, events by type, top courses, sources and devices (default: 30 days)")
+    async def summary(
+        self,
+        tenant_caller: NamedDependency[TenantCaller],
+        tenant_session: NamedDependency[AsyncSession],
+        since: Annotated[datetime | None, QueryParameter(name="from")] = None,
+        until: Annotated[datetime | None, QueryParameter(name="to")] = None,
+    ) -> AnalyticsSummary:
+        tenant_caller.require(TenantRole.ADMIN)
+        await require_feature(tenant_session, FEATURE)
+        end = _aware(until) or datetime.now(UTC)
+        start = _aware(since) or end - timedelta(days=30)
+        return await summary(tenant_session, start, end)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A time without an offset is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment

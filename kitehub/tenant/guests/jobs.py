@@ -1,0 +1,51 @@
+"""Guest data retention: every night, each tenant's guest data older than 90 days is deleted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import procrastinate
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kitehub.jobs import runtime_of
+from kitehub.logs import get_logger
+from kitehub.platform.instances.models import Instance
+from kitehub.provisioning.tenant_access import TenantGoneError, tenant_session
+from kitehub.provisioning.tenant_config import REACHABLE, TenantNotReadyError
+from kitehub.provisioning.vault import Vault
+from kitehub.tenant.guests.services import purge_old
+
+PURGE = "tenant.purge_guest_data"
+QUEUE = "maintenance"
+
+logger = get_logger(__name__)
+
+
+async def purge_everywhere(
+    sessions: async_sessionmaker[AsyncSession], vault: Vault, now: datetime
+) -> dict[str, tuple[int, int]]:
+    """Per subdomain, (sessions, events) deleted; a tenant out of reach is skipped and logged."""
+    async with sessions() as session:
+        instances = list(
+            await session.execute(select(Instance.id, Instance.subdomain).where(Instance.status.in_(REACHABLE)))
+        )
+    purged = {}
+    for instance_id, subdomain in instances:
+        try:
+            async with tenant_session(sessions, vault, instance_id) as tenant:
+                purged[subdomain] = await purge_old(tenant, now)
+        except (TenantGoneError, TenantNotReadyError, OSError) as exc:
+            logger.warning("guest data not purged", subdomain=subdomain, error=type(exc).__name__)
+    return purged
+
+
+async def purge_guest_data(context: procrastinate.JobContext, timestamp: int) -> None:
+    runtime = runtime_of(context)
+    purged = await purge_everywhere(runtime.sessions, runtime.vault, datetime.now(UTC))
+    logger.info("guest data purged", tenants=len(purged), rows=sum(a + b for a, b in purged.values()))
+
+
+def register_tasks(app: procrastinate.App) -> None:
+    task = app.task(name=PURGE, queue=QUEUE, pass_context=True, queueing_lock=PURGE)(purge_guest_data)
+    app.periodic(cron="17 3 * * *", periodic_id="guest-retention")(task)
