@@ -28,6 +28,7 @@ class BenchPlatform:
     sessions: async_sessionmaker[AsyncSession]
     vault: Vault
     server: DatabaseServer
+    encryption_keys: str  # the vault's keyring as KITEHUB_ENCRYPTION_KEYS, for an app on this platform
 
 
 @asynccontextmanager
@@ -39,9 +40,10 @@ async def bench_platform() -> AsyncIterator[BenchPlatform]:
         try:
             await migrate_to(engine, "platform", "head")
             sessions = session_factory(engine)
-            vault = Vault(parse_encryption_keys(generate_encryption_key("bench")))
+            keys = generate_encryption_key("bench")
+            vault = Vault(parse_encryption_keys(keys))
             async with sessions() as session, session.begin():
                 server = await register_default_server(session, vault, url)
-            yield BenchPlatform(url, sessions, vault, server)
+            yield BenchPlatform(url, sessions, vault, server, keys)
         finally:
             await engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import subprocess
 import sys
@@ -128,8 +129,13 @@ def serve(host: str, port: int, migrate: bool, with_worker: bool) -> None:
         click.echo(f"platform database: {before or 'empty'} -> {after}", err=True)
     resolved = settings.model_copy(update={"database_url": SecretStr(url.render_as_string(hide_password=False))})
     _exit_normally_after_signals()
+    app = create_app(resolved, with_worker=with_worker)
+    # Everything built so far lives as long as the process: keep it out of the garbage
+    # collector's full passes, which otherwise stall requests when many tenant engines come and go.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
-        create_app(resolved, with_worker=with_worker),
+        app,
         host=host,
         port=port,
         log_config=None,

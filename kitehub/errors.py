@@ -213,9 +213,10 @@ def problem_exception_handlers() -> ExceptionHandlersMap:
     }
 
 
-def problem_for_html_errors(response: Response[Any]) -> Response[Any]:
+async def problem_for_html_errors(response: Response[Any]) -> Response[Any]:
     """``after_request`` hook: the few error pages Litestar renders as HTML (unknown paths under
-    the docs UI) become problem details like every other error."""
+    the docs UI) become problem details like every other error. Async on purpose: Litestar runs
+    a sync hook in a worker thread, a hop on every request for a check of two attributes."""
     status = response.status_code or 200
     media_type = getattr(response.media_type, "value", response.media_type)  # MediaType enum or str
     if status >= 400 and str(media_type).startswith("text/html"):

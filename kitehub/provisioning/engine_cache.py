@@ -5,6 +5,11 @@ Each engine has at most ``pool_size`` connections (no overflow) and there are at
 ``max_engines x pool_size`` tenant connections. An engine still serving a request is never
 evicted: a request needing a new engine while all are busy waits for one to become free, up to
 a deadline, then gets a 503 instead of breaking the bound.
+
+Disposing an engine (closing its connections) takes a round trip, and the bound counts an engine
+until it is closed; so when the cache is nearly full, the least recently used idle engines are
+closed in the background, keeping a few slots free: a request for a new tenant then only pays for
+its own connection, not for someone else's goodbye.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ class EngineCache:
     acquire_timeout_seconds: float = DEFAULT_ACQUIRE_TIMEOUT_SECONDS
     _entries: OrderedDict[uuid.UUID, _Entry] = field(default_factory=OrderedDict)
     _disposing: int = 0  # evicted engines whose connections are still being closed
+    _cleaners: set[asyncio.Task[None]] = field(default_factory=set)
+    _waiting: int = 0  # requests waiting for an engine to become idle
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _stats: EngineCacheStats = field(default_factory=EngineCacheStats)
 
@@ -58,13 +65,24 @@ class EngineCache:
         self, key: uuid.UUID, fingerprint: str, build: Callable[[], AsyncEngine]
     ) -> AsyncIterator[AsyncEngine]:
         """Lend the engine for ``key`` (built when missing or when its fingerprint changed)."""
-        entry = await self._acquire(key, fingerprint, build)
+        entry = self._lend_cached(key, fingerprint) or await self._acquire(key, fingerprint, build)
         try:
             yield entry.engine
         finally:
-            async with self._changed:
-                entry.in_use -= 1
-                self._changed.notify_all()
+            entry.in_use -= 1
+            if self._waiting:  # someone waits for an idle engine: wake them
+                async with self._changed:
+                    self._changed.notify_all()
+
+    def _lend_cached(self, key: uuid.UUID, fingerprint: str) -> _Entry | None:
+        """The hot path, without the lock: nothing here awaits, so no other task can interleave."""
+        entry = self._entries.get(key)
+        if entry is None or entry.fingerprint != fingerprint:
+            return None
+        self._stats.hits += 1
+        self._entries.move_to_end(key)
+        entry.in_use += 1
+        return entry
 
     async def _acquire(self, key: uuid.UUID, fingerprint: str, build: Callable[[], AsyncEngine]) -> _Entry:
         loop = asyncio.get_running_loop()
@@ -83,6 +101,7 @@ class EngineCache:
                 elif entry is None and len(self._entries) + self._disposing < self.max_engines:
                     self._stats.misses += 1
                     entry = self._entries[key] = _Entry(build(), fingerprint, in_use=1)
+                    self._keep_room()
                     return entry
                 elif entry is None and (victim := self._least_recently_used_idle()) is not None:
                     evicted.append(self._pop(victim))
@@ -91,6 +110,23 @@ class EngineCache:
                     continue
             await self._dispose(evicted)  # outside the lock; the slot frees once connections are closed
 
+    @property
+    def spare_slots(self) -> int:
+        return max(1, self.max_engines // 10) if self.max_engines > 2 else 0
+
+    def _keep_room(self) -> None:
+        """(Lock held.) Close idle engines in the background once fewer than ``spare_slots`` are free."""
+        evicted = []
+        while len(self._entries) + self._disposing > self.max_engines - self.spare_slots:
+            victim = self._least_recently_used_idle()
+            if victim is None:
+                break
+            evicted.append(self._pop(victim))
+        if evicted:
+            task = asyncio.get_running_loop().create_task(self._dispose(evicted))
+            self._cleaners.add(task)  # a reference until done: the loop keeps only weak ones
+            task.add_done_callback(self._cleaners.discard)
+
     def _least_recently_used_idle(self) -> uuid.UUID | None:
         return next((key for key, entry in self._entries.items() if entry.in_use == 0), None)
 
@@ -98,12 +134,15 @@ class EngineCache:
         """Wait (lock held) for an engine to become idle, or fail with 503 at the deadline."""
         self._stats.waits += 1
         remaining = deadline - asyncio.get_running_loop().time()
+        self._waiting += 1
         try:
             await asyncio.wait_for(self._changed.wait(), max(remaining, 0))
         except TimeoutError:
             raise TenantConnectionsBusyError(
                 "every tenant connection of this process is busy; try again", retry_after_seconds=1
             ) from None
+        finally:
+            self._waiting -= 1
 
     def _pop(self, key: uuid.UUID) -> AsyncEngine:
         self._stats.evictions += 1
@@ -130,6 +169,8 @@ class EngineCache:
         async with self._changed:
             evicted = [self._pop(key) for key in list(self._entries)]
         await self._dispose(evicted)
+        if self._cleaners:
+            await asyncio.gather(*self._cleaners, return_exceptions=True)
 
     def stats(self) -> EngineCacheStats:
         checked_out = sum(entry.engine.pool.checkedout() for entry in self._entries.values())  # type: ignore[attr-defined]

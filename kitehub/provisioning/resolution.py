@@ -1,19 +1,21 @@
 """Which instance a request is for: by tenant subdomain, verified custom domain, or header.
 
-Answers are cached briefly. Every change to an instance, its subscription or its server makes
-PostgreSQL NOTIFY ``kitehub_instance_changed`` (platform revision 0003), and each process drops
-the affected entries when it hears it, so a suspension or deletion takes effect at once on every
-process; the time-to-live only bounds staleness if that notification is ever missed.
+Answers are cached (concurrent misses for one name share one lookup). Every change to an
+instance, its subscription or its server makes PostgreSQL NOTIFY ``kitehub_instance_changed``
+(platform revision 0003), and each process drops the affected entries when it hears it, so a
+suspension or deletion takes effect at once on every process; the time-to-live only bounds
+staleness if that notification is ever missed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,7 +27,7 @@ from kitehub.provisioning.models import DatabaseServer
 
 INSTANCE_HEADER = "x-kitehub-instance"
 NOTIFY_CHANNEL = "kitehub_instance_changed"
-DEFAULT_TTL_SECONDS = 5.0
+DEFAULT_TTL_SECONDS = 30.0  # NOTIFY does the invalidating; this only bounds a missed notification
 NEGATIVE_TTL_SECONDS = 1.0
 MAX_CACHED_LOOKUPS = 10_000
 _SUBDOMAIN = re.compile(SUBDOMAIN_PATTERN)
@@ -49,9 +51,11 @@ class ResolvedTenant:
     database_role: str | None
     password_encrypted: str | None
 
-    @property
-    def fingerprint(self) -> str:
-        """Changes whenever a cached engine for this tenant would be wrong."""
+    fingerprint: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Computed once (it is read on every request): changes whenever a cached engine for this
+        tenant would be wrong."""
         parts = (
             self.server_host,
             self.server_port,
@@ -60,7 +64,7 @@ class ResolvedTenant:
             self.password_encrypted,
             self.schema_revision,  # a migrated tenant gets fresh connections (no stale cached statements)
         )
-        return hashlib.sha256(repr(parts).encode()).hexdigest()
+        object.__setattr__(self, "fingerprint", hashlib.sha256(repr(parts).encode()).hexdigest())
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,8 @@ def host_key(host: str | None, base_domain: str) -> LookupKey | None:
 
 
 def _is_ip(name: str) -> bool:
+    if not (name[:1].isdigit() or ":" in name):  # cheap: no host name starts like an address
+        return False
     try:
         ipaddress.ip_address(name)
     except ValueError:
@@ -161,6 +167,7 @@ class ResolutionCache:
         self._ttl = ttl_seconds
         self._entries: dict[LookupKey, tuple[ResolvedTenant | None, float]] = {}
         self._generation = 0  # bumped by every invalidation
+        self._loading: dict[LookupKey, asyncio.Future[ResolvedTenant | None]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -171,7 +178,25 @@ class ResolutionCache:
         if cached is not None and cached[1] > time.monotonic():
             self.hits += 1
             return cached[0]
+        pending = self._loading.get(key)
+        if pending is not None:  # the same lookup is on its way: wait for it, do not repeat it
+            self.hits += 1
+            return await asyncio.shield(pending)
         self.misses += 1
+        pending = self._loading[key] = asyncio.get_running_loop().create_future()
+        try:
+            tenant = await self._load(key)
+        except BaseException as exc:
+            pending.set_exception(exc)
+            pending.exception()  # retrieved here: waiters (if any) re-raise it
+            raise
+        else:
+            pending.set_result(tenant)
+        finally:
+            del self._loading[key]
+        return tenant
+
+    async def _load(self, key: LookupKey) -> ResolvedTenant | None:
         generation = self._generation
         async with self._sessions() as session:
             tenant = await load_tenant(session, key)

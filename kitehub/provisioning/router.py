@@ -31,6 +31,7 @@ from kitehub.provisioning.credentials import database_password_location
 from kitehub.provisioning.engine_cache import EngineCache
 from kitehub.provisioning.gate import NOT_READY_RETRY_SECONDS, check_access
 from kitehub.provisioning.resolution import (
+    DEFAULT_TTL_SECONDS,
     INSTANCE_HEADER,
     NOTIFY_CHANNEL,
     LookupKey,
@@ -40,6 +41,7 @@ from kitehub.provisioning.resolution import (
     lookup_key,
 )
 from kitehub.provisioning.servers import server_url
+from kitehub.provisioning.tenant_dialect import tenant_engine_url
 from kitehub.provisioning.vault import Vault, VaultError
 
 APPLICATION_NAME = "kitehub-router"
@@ -56,7 +58,7 @@ class TenantRouter:
         base_domain: str,
         max_engines: int,
         pool_size: int,
-        resolution_ttl_seconds: float = 5.0,
+        resolution_ttl_seconds: float = DEFAULT_TTL_SECONDS,
     ) -> None:
         self._vault = vault
         self._base_domain = base_domain
@@ -191,7 +193,7 @@ class TenantRouter:
             database=tenant.database_name,
         )
         return create_async_engine(
-            url,
+            tenant_engine_url(url),
             pool_size=self._pool_size,
             max_overflow=0,
             pool_timeout=30,
