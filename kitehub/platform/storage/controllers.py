@@ -14,6 +14,7 @@ from kitehub.platform.instances.queries import owned_instance
 from kitehub.platform.storage.schemas import StorageResponse
 from kitehub.platform.storage.services import quota
 from kitehub.provisioning.router import TenantRouter
+from kitehub.provisioning.tenant_config import REACHABLE
 from kitehub.tenant.usage.services import count_media_files
 
 
@@ -31,6 +32,8 @@ class StorageController(Controller):
     ) -> StorageResponse:
         instance = await owned_instance(platform_session, current_account.id, instance_id)
         current = await quota(platform_session, instance.id)
-        async with tenant_router.instance_session(instance.id) as tenant_session:
-            files = await count_media_files(tenant_session)
+        files = 0  # an instance still being provisioned has no database, hence no files
+        if instance.status in REACHABLE:
+            async with tenant_router.instance_session(instance.id) as tenant_session:
+                files = await count_media_files(tenant_session)
         return StorageResponse(used_bytes=current.used_bytes, limit_bytes=current.limit_bytes, files=files)
