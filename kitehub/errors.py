@@ -8,7 +8,7 @@ answered with a generic 500 that names the request id, never the exception text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -202,8 +202,21 @@ def _changed_concurrently(request: Request[Any, Any, Any], exc: StaleDataError) 
     )
 
 
+def _grouped(request: Request[Any, Any, Any], exc: ExceptionGroup[Exception]) -> Response[dict[str, Any]]:
+    """Litestar cleans up dependencies in a task group: a failure there (a commit refused by the
+    database, say) arrives wrapped. Answer for the first failure as if it came alone."""
+    first: BaseException = exc
+    while isinstance(first, BaseExceptionGroup) and first.exceptions:
+        first = first.exceptions[0]
+    for kind, handler in _HANDLERS:
+        if isinstance(first, kind):
+            return handler(request, first)
+    return _unexpected_error(request, exc)
+
+
 def problem_exception_handlers() -> ExceptionHandlersMap:
     return {
+        ExceptionGroup: _grouped,
         StaleDataError: _changed_concurrently,
         DBAPIError: _database_refused_input,
         KiteHubError: _kitehub_error,
@@ -211,6 +224,15 @@ def problem_exception_handlers() -> ExceptionHandlersMap:
         HTTPException: _http_error,
         Exception: _unexpected_error,
     }
+
+
+_HANDLERS: tuple[tuple[type[BaseException], Callable[[Request[Any, Any, Any], Any], Response[dict[str, Any]]]], ...] = (
+    (StaleDataError, _changed_concurrently),
+    (DBAPIError, _database_refused_input),
+    (KiteHubError, _kitehub_error),
+    (ValidationException, _validation_error),
+    (HTTPException, _http_error),
+)
 
 
 async def problem_for_html_errors(response: Response[Any]) -> Response[Any]:

@@ -116,8 +116,9 @@ class EngineCache:
 
     def _keep_room(self) -> None:
         """(Lock held.) Close idle engines in the background once fewer than ``spare_slots`` are free."""
+        excess = len(self._entries) + self._disposing - (self.max_engines - self.spare_slots)
         evicted = []
-        while len(self._entries) + self._disposing > self.max_engines - self.spare_slots:
+        for _ in range(max(0, excess)):  # an evicted engine still counts (disposing): count, don't re-test
             victim = self._least_recently_used_idle()
             if victim is None:
                 break

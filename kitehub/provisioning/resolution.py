@@ -167,7 +167,7 @@ class ResolutionCache:
         self._ttl = ttl_seconds
         self._entries: dict[LookupKey, tuple[ResolvedTenant | None, float]] = {}
         self._generation = 0  # bumped by every invalidation
-        self._loading: dict[LookupKey, asyncio.Future[ResolvedTenant | None]] = {}
+        self._loading: dict[LookupKey, asyncio.Future[ResolvedTenant | None]] = {}  # lookups under way
         self.hits = 0
         self.misses = 0
 
@@ -178,23 +178,15 @@ class ResolutionCache:
         if cached is not None and cached[1] > time.monotonic():
             self.hits += 1
             return cached[0]
-        pending = self._loading.get(key)
-        if pending is not None:  # the same lookup is on its way: wait for it, do not repeat it
-            self.hits += 1
-            return await asyncio.shield(pending)
-        self.misses += 1
-        pending = self._loading[key] = asyncio.get_running_loop().create_future()
-        try:
-            tenant = await self._load(key)
-        except BaseException as exc:
-            pending.set_exception(exc)
-            pending.exception()  # retrieved here: waiters (if any) re-raise it
-            raise
+        loading = self._loading.get(key)
+        if loading is None:  # the first asker starts the lookup as its own task...
+            self.misses += 1
+            loading = self._loading[key] = asyncio.ensure_future(self._load(key))
+            loading.add_done_callback(lambda _: self._loading.pop(key, None))
         else:
-            pending.set_result(tenant)
-        finally:
-            del self._loading[key]
-        return tenant
+            self.hits += 1
+        # ...which every asker awaits shielded: a cancelled request does not cancel it for the others
+        return await asyncio.shield(loading)
 
     async def _load(self, key: LookupKey) -> ResolvedTenant | None:
         generation = self._generation

@@ -4,19 +4,37 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import URL
 
 from kitehub.app import create_app
 from kitehub.platform.payments.vietqr import parse
 from kitehub.settings import Settings
-from tests.conftest import TenantFactory, bearer
-from tests.platform.billing.support import fetch, sepay_body
+from tests.conftest import TenantFactory, bearer, make_settings
+from tests.platform.api import admin_headers
+from tests.platform.billing.support import BANK_ACCOUNT, BANK_BIN, SEPAY_KEY, fetch, sepay_body, sepay_headers
 from tests.tenant.support import School
 
 SCHOOL_BIN, SCHOOL_ACCOUNT = "970415", "0011001932418"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, platform_url: URL) -> Settings:
+    """The platform's own account and webhook configured too (school and platform money side by side)."""
+    return make_settings(tmp_path / "data", platform_url).model_copy(
+        update={
+            "platform_bank_bin": BANK_BIN,
+            "platform_bank_account": BANK_ACCOUNT,
+            "platform_bank_account_name": "CONG TY KITEHUB",
+            "bank_webhook_api_key": SEPAY_KEY,
+        }
+    )
+
+
 SCHOOL_KEY = "truong-lan-sepay-key-9f8e7d6c"
 
 
@@ -139,3 +157,71 @@ async def test_no_bank_account_no_fee_order(make_tenant: TenantFactory, settings
     assert response.status_code == 409
     assert "bank-account" in response.json()["detail"]
     assert nothing_to_pay.status_code == 409
+
+
+async def test_a_school_delivery_never_shadows_the_platform_one_with_the_same_id(
+    worker_client: AsyncTestClient[Any], settings: Settings, make_tenant: TenantFactory, platform_url: URL
+) -> None:
+    school = await _school_with_bank(worker_client, settings, make_tenant)
+    shared_id = 777_000_001
+    await worker_client.post(
+        f"/api/v1/webhooks/sepay/instances/{school.tenant.id}",
+        json=sepay_body("anything", 1, transaction_id=shared_id, accountNumber=SCHOOL_ACCOUNT),
+        headers={"Authorization": f"Apikey {SCHOOL_KEY}"},
+    )
+    subscription_order = (await worker_client.post(
+        "/api/v1/payment-orders",
+        json={"instance_id": str(school.tenant.id), "type": "SUBSCRIPTION", "tier": "BASIC", "months": 1},
+        headers=school.owner,
+    )).json()  # fmt: skip
+
+    await worker_client.post(
+        "/api/v1/webhooks/sepay",
+        json=sepay_body(subscription_order["transfer_content"], subscription_order["amount"], transaction_id=shared_id),
+        headers=sepay_headers(),
+    )
+
+    paid = await worker_client.get(f"/api/v1/payment-orders/{subscription_order['order_code']}", headers=school.owner)
+    assert paid.json()["status"] == "PAID"
+    assert len(await fetch(platform_url, "SELECT 1 FROM bank_transactions")) == 2
+
+
+async def test_a_changed_fee_replaces_the_waiting_order_and_only_one_can_be_paid(
+    worker_client: AsyncTestClient[Any], settings: Settings, make_tenant: TenantFactory, platform_url: URL
+) -> None:
+    school = await _school_with_bank(worker_client, settings, make_tenant)
+    enrollment = await _pending_enrollment(school)
+    first = (await school.call("POST", f"/enrollments/{enrollment['id']}/payment-order")).json()
+    await school.call("PATCH", f"/courses/{enrollment['course_id']}", json={"fee": 900_000})
+    second = (await school.call("POST", f"/enrollments/{enrollment['id']}/payment-order")).json()
+
+    marked = await school.call("POST", f"/enrollments/{enrollment['id']}/mark-paid")
+    late = await worker_client.post(
+        f"/api/v1/webhooks/sepay/instances/{school.tenant.id}",
+        json=sepay_body(first["transfer_content"], 800_000, accountNumber=SCHOOL_ACCOUNT),
+        headers={"Authorization": f"Apikey {SCHOOL_KEY}"},
+    )
+
+    assert (first["amount"], second["amount"]) == (800_000, 900_000)
+    assert marked.status_code == 200
+    statuses = {
+        row["order_code"]: row["status"]
+        for row in await fetch(platform_url, "SELECT order_code, status FROM payment_orders")
+    }
+    assert statuses == {first["order_code"]: "CANCELLED", second["order_code"]: "PAID"}
+    assert late.status_code == 200
+    [kept] = await fetch(platform_url, "SELECT status FROM bank_transactions")
+    assert kept["status"] == "needs_review"
+
+
+async def test_platform_admins_cannot_pay_a_school_fee(
+    worker_client: AsyncTestClient[Any], settings: Settings, make_tenant: TenantFactory, platform_sessions: Any
+) -> None:
+    school = await _school_with_bank(worker_client, settings, make_tenant)
+    enrollment = await _pending_enrollment(school)
+    order = (await school.call("POST", f"/enrollments/{enrollment['id']}/payment-order")).json()
+    admin = await admin_headers(worker_client, platform_sessions)
+
+    confirmed = await worker_client.post(f"/api/v1/admin/payment-orders/{order['order_code']}/confirm", headers=admin)
+
+    assert confirmed.status_code == 409

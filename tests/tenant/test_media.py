@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,8 @@ async def test_files_come_back_as_stored_and_only_to_their_school(
         by_teacher = await a.call("POST", "/media", headers=teacher, files={"file": ("x.txt", b"x", "text/plain")})
         listed = (await a.call("GET", "/media", headers=teacher)).json()
         no_file = await a.call("POST", "/media", data={"other": "field"})
+        (Path(settings.data_dir) / "media" / str(a.tenant.id) / created["id"]).unlink()
+        bytes_gone = await a.call("GET", f"/media/{created['id']}")
 
     assert download.status_code == 200
     assert download.content == b"%PDF-1.7 lich hoc"
@@ -83,6 +87,7 @@ async def test_files_come_back_as_stored_and_only_to_their_school(
     assert by_teacher.status_code == 403
     assert listed["total"] == 1
     assert no_file.status_code in (400, 422)
+    assert bytes_gone.status_code == 404
 
 
 async def test_reconcile_finds_and_fixes_what_drifted(
@@ -98,7 +103,10 @@ async def test_reconcile_finds_and_fixes_what_drifted(
         lost = (await _upload(school, "b.bin", b"b" * 500)).json()
     media_root = Path(settings.data_dir) / "media"
     (media_root / str(tenant.id) / lost["id"]).unlink()  # a file lost on disk
-    (media_root / str(tenant.id) / "stray").write_bytes(b"s" * 42)  # a file nobody recorded
+    stray = media_root / str(tenant.id) / "stray"
+    stray.write_bytes(b"s" * 42)  # a file nobody recorded, an hour ago
+    os.utime(stray, (time.time() - 3600, time.time() - 3600))
+    (media_root / str(tenant.id) / "uploading").write_bytes(b"u" * 5)  # just written: maybe an upload in flight
     await execute(platform_url, "UPDATE storage_usage SET used_bytes = used_bytes + 7 WHERE instance_id = $1",
                   tenant.id)  # fmt: skip
     storage = LocalStorage(media_root)
@@ -111,6 +119,7 @@ async def test_reconcile_finds_and_fixes_what_drifted(
     await reconcile(platform_sessions, vault, storage, fix=True)
     [again] = await reconcile(platform_sessions, vault, storage, fix=False)
     assert again.consistent
+    assert (media_root / str(tenant.id) / "uploading").exists()  # left alone
     assert again.counted_bytes == 1000
     assert kept["size_bytes"] == 1000
     adjust = await fetch(platform_url, "SELECT bytes_delta FROM storage_events WHERE kind = 'ADJUST'")

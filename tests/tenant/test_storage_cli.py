@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 from sqlalchemy.engine import URL
@@ -21,6 +23,7 @@ def test_reconcile_reports_then_fixes_a_stray_file(tmp_path: Path, platform_url:
         folder = tmp_path / "media" / instance_id
         folder.mkdir(parents=True)
         (folder / "left-behind").write_bytes(b"x" * 10)
+        os.utime(folder / "left-behind", (time.time() - 3600, time.time() - 3600))
 
         report = run_kitehub("storage", "reconcile", env=env)
         fixed = run_kitehub("storage", "reconcile", "--fix", env=env)

@@ -116,7 +116,9 @@ async def authenticate(session: AsyncSession, actor: AuditActor, email: str, pas
         attempts.failures += 1
         attempts.last_failure_at = now
         if attempts.failures >= FREE_FAILURES:
-            attempts.locked_until = now + min(LOCKOUT_MAX, LOCKOUT_BASE * 2 ** (attempts.failures - FREE_FAILURES))
+            attempts.locked_until = now + min(
+                LOCKOUT_MAX, LOCKOUT_BASE * 2 ** min(attempts.failures - FREE_FAILURES, 10)
+            )
         await record(session, actor, "account.login_failed", "account", account.id if account else None,
                      after={"email": key, "failures": attempts.failures})  # fmt: skip
         await session.commit()

@@ -2,7 +2,8 @@
 
 The transfer content starts with the order code (so the school's webhook can match it), followed
 by the school's template (``HOCPHI {courseId} {studentName}`` by default), made bank-safe and cut
-to 25 characters. One PENDING order per enrollment: asking again returns it.
+to 25 characters. One PENDING order per enrollment (a unique index): asking again returns it,
+and an order whose fee changed is cancelled when the new one is made.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import ConflictError
 from kitehub.jobs import enqueue_many
 from kitehub.platform.instances.models import Instance
 from kitehub.platform.payments.models import PaymentOrder, PaymentOrderStatus, PaymentOrderType
-from kitehub.platform.payments.orders import ReceivingAccount, create_order, order_expiry
+from kitehub.platform.payments.orders import ReceivingAccount, create_order, order_expiry, transition
 from kitehub.platform.payments.vietqr import normalise_transfer_content
 
 DEFAULT_TEMPLATE = "HOCPHI {courseId} {studentName}"
@@ -56,33 +58,58 @@ async def enrollment_order(
 ) -> PaymentOrder:
     account = school_account(instance)
     now = datetime.now(UTC)
-    waiting = await session.scalar(
-        select(PaymentOrder).where(
-            PaymentOrder.instance_id == instance.id,
-            PaymentOrder.type == PaymentOrderType.ENROLLMENT,
-            PaymentOrder.enrollment_id == enrollment_id,
-            PaymentOrder.status == PaymentOrderStatus.PENDING,
-            PaymentOrder.expires_at > now,
-            PaymentOrder.amount == amount,
+    waiting = await pending_orders_of(session, instance.id, enrollment_id)
+    for order in waiting:
+        if order.amount == amount and order.expires_at > now:
+            return order  # the same fee, still payable: the same QR code
+        transition(session, order, PaymentOrderStatus.CANCELLED, reason="superseded: the fee or its time changed")
+    await session.flush()
+    try:
+        order = await create_order(
+            session,
+            instance=instance,
+            order_type=PaymentOrderType.ENROLLMENT,
+            kind=None,
+            amount=amount,
+            account=account,
+            expires_at=order_expiry(now, ttl_hours),
+            created_by=None,
+            enrollment_id=enrollment_id,
+            content_for=lambda code: enrollment_content(instance.qr_template, code, course_id, student_name),
         )
-    )
-    if waiting is not None:
-        return waiting
-    order = await create_order(
-        session,
-        instance=instance,
-        order_type=PaymentOrderType.ENROLLMENT,
-        kind=None,
-        amount=amount,
-        account=account,
-        expires_at=order_expiry(now, ttl_hours),
-        created_by=None,
-        enrollment_id=enrollment_id,
-        content_for=lambda code: enrollment_content(instance.qr_template, code, course_id, student_name),
-    )
+    except IntegrityError:  # the same request at the same moment made it first (one waiting order each)
+        raced = await pending_orders_of(session, instance.id, enrollment_id)
+        if not raced:
+            raise
+        return raced[0]
     await session.flush()
     await session.refresh(order)
     return order
+
+
+async def pending_orders_of(
+    session: AsyncSession, instance_id: uuid.UUID, enrollment_id: uuid.UUID
+) -> list[PaymentOrder]:
+    return list(
+        await session.scalars(
+            select(PaymentOrder)
+            .where(
+                PaymentOrder.instance_id == instance_id,
+                PaymentOrder.type == PaymentOrderType.ENROLLMENT,
+                PaymentOrder.enrollment_id == enrollment_id,
+                PaymentOrder.status == PaymentOrderStatus.PENDING,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+async def cancel_waiting(session: AsyncSession, instance_id: uuid.UUID, enrollment_id: uuid.UUID, reason: str) -> None:
+    """No QR code of this enrollment stays payable (it was paid by hand, or it ended)."""
+    for order in await pending_orders_of(session, instance_id, enrollment_id):
+        transition(session, order, PaymentOrderStatus.CANCELLED, reason=reason)
+    await session.flush()
 
 
 async def schedule_activation(session: AsyncSession, order: PaymentOrder) -> None:

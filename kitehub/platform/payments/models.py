@@ -79,6 +79,13 @@ class PaymentOrder(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBase):
             postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
         Index("ix_payment_orders_instance_id_created_at", "instance_id", "created_at"),
+        # At most one order waiting per enrollment (two could both be paid).
+        Index(
+            "uq_payment_orders_pending_enrollment",
+            "enrollment_id",
+            unique=True,
+            postgresql_where=text("type = 'ENROLLMENT' AND status = 'PENDING'"),
+        ),
         Index("ix_payment_orders_status_expires_at", "status", "expires_at"),
     )
 
@@ -160,7 +167,15 @@ class BankTransaction(UUIDPrimaryKey, Timestamps, OptimisticVersion, PlatformBas
 
     __tablename__ = "bank_transactions"
     __table_args__ = (
-        UniqueConstraint("provider", "provider_transaction_id"),
+        # One row per transaction *per receiving account*: the platform's webhook and each
+        # school's own webhook are separate id spaces (a school cannot shadow platform money).
+        Index(
+            "uq_bank_transactions_provider_scope_transaction",
+            "provider",
+            text("coalesce(instance_id, '00000000-0000-0000-0000-000000000000'::uuid)"),
+            "provider_transaction_id",
+            unique=True,
+        ),
         CheckConstraint("amount >= 0", name="amount_non_negative"),
         Index("ix_bank_transactions_status_received_at", "status", "received_at"),
         Index("ix_bank_transactions_instance_id", "instance_id"),

@@ -9,12 +9,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import ConflictError, NotFoundError
 from kitehub.platform.audit.services import AuditActor, record
-from kitehub.platform.payments.models import BankTransaction, BankTransactionStatus, PaymentOrder
+from kitehub.platform.payments.models import BankTransaction, BankTransactionStatus, PaymentOrder, PaymentOrderType
 from kitehub.platform.payments.orders import order_by_code
 from kitehub.platform.payments.schemas import BankTransactionResponse
 from kitehub.platform.payments.settlement import pay_order
@@ -26,7 +26,10 @@ async def page_of_bank_transactions(
     session: AsyncSession, status: BankTransactionStatus | None, *, limit: int, offset: int
 ) -> tuple[list[BankTransactionResponse], int]:
     """Oldest first: the money waiting longest is reviewed first."""
-    where = [BankTransaction.status == status] if status is not None else []
+    # the platform's own account only: a school's deliveries are the school's business
+    where: list[ColumnElement[bool]] = [BankTransaction.instance_id.is_(None)]
+    if status is not None:
+        where.append(BankTransaction.status == status)
     total = await session.scalar(select(func.count()).select_from(BankTransaction).where(*where))
     rows = (
         await session.execute(
@@ -62,7 +65,7 @@ def transaction_view(transaction: BankTransaction, order_code: str | None) -> Ba
 
 async def _transaction_for_review(session: AsyncSession, transaction_id: uuid.UUID) -> BankTransaction:
     transaction = await session.get(BankTransaction, transaction_id, with_for_update=True, populate_existing=True)
-    if transaction is None:
+    if transaction is None or transaction.instance_id is not None:
         raise NotFoundError("no such bank transaction")
     if transaction.status is not T.NEEDS_REVIEW:
         raise ConflictError(
@@ -80,6 +83,11 @@ async def apply_transaction(
     order = await order_by_code(session, order_code, for_update=True)
     if transaction.direction.value != "in":
         raise ConflictError("an outgoing transfer cannot pay an order")
+    if transaction.instance_id is not None or order.type is not PaymentOrderType.SUBSCRIPTION:
+        raise ConflictError(  # a school's money sits in the school's bank: it pays nothing of the platform
+            "only money received on the platform's account can pay a subscription order here",
+            extra={"order_type": order.type.value},
+        )
     now = datetime.now(UTC)
     await pay_order(session, order, paid_by=(transaction.id, transaction.amount), actor_id=actor.account_id, now=now,
                     reference=transaction.reference_code, admin_override=True,
@@ -111,6 +119,9 @@ async def confirm_order(
 ) -> PaymentOrder:
     """Mark an order PAID by hand (money seen on the statement, but no webhook delivery)."""
     order = await order_by_code(session, order_code, for_update=True)
+    if order.type is not PaymentOrderType.SUBSCRIPTION:
+        raise ConflictError("an enrollment fee is paid to the school; the school marks it paid",
+                            extra={"order_type": order.type.value})  # fmt: skip
     await pay_order(session, order, paid_by=None, actor_id=actor.account_id, now=datetime.now(UTC),
                     reference=reference, admin_override=True,
                     reason=f"confirmed by an admin: {reason}" if reason else "confirmed by an admin")  # fmt: skip

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,10 +64,14 @@ def order_codes_in(content: str | None) -> list[str]:
         return []
     upper = content.upper()
     found: dict[str, None] = {}
-    for text in (upper, _NOT_ALPHANUMERIC.sub("", upper)):
-        for match in re.finditer(f"(?=({ORDER_CODE_PATTERN.pattern}))", text):
+    for candidate in (upper, _NOT_ALPHANUMERIC.sub("", upper)):
+        for match in re.finditer(f"(?=({ORDER_CODE_PATTERN.pattern}))", candidate):
             found[match.group(1)] = None
     return list(found)
+
+
+# the expression of uq_bank_transactions_provider_scope_transaction (the ON CONFLICT target)
+_SCOPE = text("coalesce(instance_id, '00000000-0000-0000-0000-000000000000'::uuid)")
 
 
 def _statements() -> tuple[Any, Any]:
@@ -78,7 +82,7 @@ def _statements() -> tuple[Any, Any]:
     record = (
         pg_insert(table)
         .values({name: bindparam(name) for name in columns})
-        .on_conflict_do_nothing(index_elements=["provider", "provider_transaction_id"])
+        .on_conflict_do_nothing(index_elements=["provider", _SCOPE, "provider_transaction_id"])
         .returning(table.c.id)
     )
     outcome = (
@@ -206,12 +210,26 @@ async def settle(
         return _review(f"order {order.order_code} is {order.status.value}", order)
     if delivery.amount < order.amount:
         return _review(f"underpaid: {delivery.amount} of {order.amount} VND", order)
+    if order.type is PaymentOrderType.ENROLLMENT and await _enrollment_paid_already(session, order):
+        return _review(f"the enrollment of order {order.order_code} was paid by another order", order)
     try:
         await pay_order(session, order, paid_by=(transaction_id, delivery.amount), actor_id=None, now=now,
                         reference=delivery.reference, subscription=rows[0][1])  # fmt: skip
     except PaymentNotApplicableError as exc:  # raised before anything changed
         return _review(exc.detail, order)
     return Outcome(T.MATCHED, None, order.id)
+
+
+async def _enrollment_paid_already(session: AsyncSession, order: PaymentOrder) -> bool:
+    paid = await session.scalar(
+        select(PaymentOrder.id).where(
+            PaymentOrder.enrollment_id == order.enrollment_id,
+            PaymentOrder.type == PaymentOrderType.ENROLLMENT,
+            PaymentOrder.status == PaymentOrderStatus.PAID,
+            PaymentOrder.id != order.id,
+        )
+    )
+    return paid is not None
 
 
 async def pay_order(

@@ -129,5 +129,6 @@ class EnrollmentController(Controller):
         tenant_caller.require(TenantRole.ADMIN)
         actor = replace(audit_actor, account_id=tenant_caller.account_id, role=f"tenant_{tenant_caller.role.value}")
         enrollment = await mark_fee_paid(tenant_session, platform_session, actor, tenant.instance_id, enrollment_id,
-                                         reference=data.reference if data else None)  # fmt: skip
+                                         reference=data.reference if data else None,
+                                         tenant_user_id=tenant_caller.user_id)  # fmt: skip
         return _view(enrollment)

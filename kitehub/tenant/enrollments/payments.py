@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kitehub.errors import ConflictError
 from kitehub.platform.audit.services import AuditActor, record
 from kitehub.platform.instances.models import Instance
-from kitehub.platform.payments.enrollment_orders import enrollment_order
+from kitehub.platform.payments.enrollment_orders import cancel_waiting, enrollment_order
 from kitehub.platform.payments.models import PaymentOrder, PaymentOrderStatus, PaymentOrderType
 from kitehub.platform.payments.orders import order_by_code
 from kitehub.platform.payments.settlement import pay_order
@@ -76,8 +76,16 @@ async def order_fee(
     order = await enrollment_order(platform_session, instance, enrollment_id=enrollment.id, amount=fee,
                                    course_id=course_id, student_name=student_name, ttl_hours=ttl_hours)  # fmt: skip
     remember_order(enrollment, order.order_code)
-    await tenant_session.flush()
+    await commit_platform_then_tenant(platform_session, tenant_session)
     return order
+
+
+async def commit_platform_then_tenant(platform_session: AsyncSession, tenant_session: AsyncSession) -> None:
+    """Two databases, so two commits: the platform's first (the money record), then the school's.
+    If the second fails, the first stays right on its own: a waiting order is found again on the
+    next request, and a paid one activates the enrollment through its retried job."""
+    await platform_session.commit()
+    await tenant_session.commit()
 
 
 async def mark_fee_paid(
@@ -88,6 +96,7 @@ async def mark_fee_paid(
     enrollment_id: uuid.UUID,
     *,
     reference: str | None,
+    tenant_user_id: uuid.UUID | None = None,
 ) -> Enrollment:
     """The school saw the money (cash, its own statement): the order is PAID, the enrollment ACTIVE."""
     enrollment = await one_enrollment(tenant_session, enrollment_id, for_update=True)
@@ -104,8 +113,11 @@ async def mark_fee_paid(
         if order.status is not PaymentOrderStatus.PAID:
             await pay_order(platform_session, order, paid_by=None, actor_id=actor.account_id, now=now,
                             reference=reference, reason="marked paid by the school", admin_override=True)  # fmt: skip
+    await cancel_waiting(platform_session, instance_id, enrollment.id, "the school marked the fee paid")
     await record(platform_session, actor, "enrollment.mark_paid", "enrollment", enrollment.id,
-                 after={"instance_id": str(instance_id), "order_code": order_code, "reference": reference})  # fmt: skip
+                 after={"instance_id": str(instance_id), "order_code": order_code, "reference": reference,
+                        "tenant_user_id": str(tenant_user_id) if tenant_user_id else None})  # fmt: skip
     activated = await activate_paid(tenant_session, enrollment.id, order_code=order_code, paid_at=now)
     assert activated is not None
+    await commit_platform_then_tenant(platform_session, tenant_session)
     return activated

@@ -27,7 +27,7 @@ def _within_scale(score: Decimal, course: Course) -> Decimal:
 
 
 async def add_grade(session: AsyncSession, body: CreateGradeRequest, graded_by: uuid.UUID | None) -> Grade:
-    course = await session.get(Course, body.course_id)
+    course = await session.get(Course, body.course_id, with_for_update={"read": True})  # vs a scale change
     if course is None or course.deleted_at is not None:
         raise invalid("course_id", "no such course")
     enrolled = await session.scalar(
@@ -76,7 +76,7 @@ async def page_of_grades(
 
 
 async def rescore(session: AsyncSession, grade: Grade, score: Decimal, graded_by: uuid.UUID | None) -> Grade:
-    course = await session.get(Course, grade.course_id)
+    course = await session.get(Course, grade.course_id, with_for_update={"read": True})
     assert course is not None
     grade.score, grade.graded_by, grade.graded_at = _within_scale(score, course), graded_by, func.now()
     await session.flush()

@@ -26,6 +26,7 @@ from kitehub.tenant.guests.schemas import (
 )
 from kitehub.tenant.guests.services import record_event, start_session, summary
 from kitehub.tenant.users.models import TenantRole
+from kitehub.tenant.validation import invalid
 
 FEATURE = "engagement"
 
@@ -82,11 +83,15 @@ class AnalyticsController(Controller):
     ) -> AnalyticsSummary:
         tenant_caller.require(TenantRole.ADMIN)
         await require_feature(tenant_session, FEATURE)
-        end = _aware(until) or datetime.now(UTC)
-        start = _aware(since) or end - timedelta(days=30)
+        end = _aware(until, "to") or datetime.now(UTC)
+        start = _aware(since, "from") or end - timedelta(days=30)
         return await summary(tenant_session, start, end)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """A time without an offset is taken as UTC."""
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+def _aware(moment: datetime | None, field: str) -> datetime | None:
+    """A time without an offset is taken as UTC; only the years analytics can have make sense."""
+    if moment is None:
+        return None
+    if not 2000 <= moment.year <= 2999:
+        raise invalid(field, "a date between the years 2000 and 2999")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

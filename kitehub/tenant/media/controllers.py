@@ -17,6 +17,7 @@ from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.errors import NotFoundError
 from kitehub.provisioning.resolution import ResolvedTenant
 from kitehub.tenant.auth import TenantCaller
 from kitehub.tenant.features import require_feature
@@ -77,6 +78,8 @@ class MediaController(Controller):
     ) -> Stream:
         await require_feature(tenant_session, FEATURE)
         media = await live_media(tenant_session, media_id)
+        if await state.media_storage.size(media.storage_key) is None:  # before any header is sent
+            raise NotFoundError("the file's bytes are missing (kitehub storage reconcile reports such files)")
         return Stream(
             state.media_storage.read(media.storage_key),
             media_type=media.content_type,

@@ -3,11 +3,14 @@
 The truth is the stored files that have a live media record. A crash between taking the quota
 and storing (or between deleting and freeing) leaves the counter too high; a file without a
 record (or a record without a file) is reported, and ``fix`` corrects the counter, removes the
-stray files and marks records whose file is gone as deleted.
+stray files and marks records whose file is gone as deleted. Files younger than ten minutes are
+left alone (an upload in flight); run ``--fix`` when uploads are quiet, since the counter is set
+from what was read.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +25,8 @@ from kitehub.provisioning.tenant_config import REACHABLE
 from kitehub.provisioning.vault import Vault
 from kitehub.tenant.media.models import MediaFile
 from kitehub.tenant.media.storage import StorageBackend
+
+SETTLE_SECONDS = 600.0
 
 
 @dataclass(slots=True)
@@ -39,13 +44,18 @@ class Reconciliation:
 
 
 async def reconcile(
-    sessions: async_sessionmaker[AsyncSession], vault: Vault, storage: StorageBackend, *, fix: bool
+    sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    storage: StorageBackend,
+    *,
+    fix: bool,
+    settle_seconds: float = SETTLE_SECONDS,
 ) -> list[Reconciliation]:
     async with sessions() as session:
         instances = list(await session.scalars(select(Instance).where(Instance.status.in_(REACHABLE))))
     results = []
     for instance in instances:
-        on_disk = await storage.sizes(instance.id)
+        on_disk = await storage.files(instance.id)
         async with tenant_session(sessions, vault, instance.id) as tenant:
             records = list(await tenant.scalars(select(MediaFile).where(MediaFile.deleted_at.is_(None))))
             known = {media.storage_key for media in records}
@@ -53,11 +63,13 @@ async def reconcile(
             if fix:
                 for media in missing:
                     media.deleted_at = datetime.now(UTC)
-        stored = sum(size for key, size in on_disk.items() if key in known)
+        stored = sum(info.size_bytes for key, info in on_disk.items() if key in known)
+        settled = time.time() - settle_seconds  # a younger file may be an upload whose record is not committed yet
+        strays = sorted(key for key, info in on_disk.items() if key not in known and info.modified_at <= settled)
         async with sessions() as session:
             counted = (await quota(session, instance.id)).used_bytes
         result = Reconciliation(instance.id, instance.subdomain, counted, stored,
-                                sorted(set(on_disk) - known), [media.id for media in missing])  # fmt: skip
+                                strays, [media.id for media in missing])  # fmt: skip
         if fix:
             for key in result.stray_files:
                 await storage.delete(key)

@@ -29,6 +29,12 @@ class StoredFile:
     sha256: str
 
 
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    size_bytes: int
+    modified_at: float  # seconds since the epoch
+
+
 class StorageBackend(Protocol):
     async def save(self, instance_id: uuid.UUID, media_id: uuid.UUID, content: bytes) -> StoredFile: ...
 
@@ -36,7 +42,9 @@ class StorageBackend(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
-    async def sizes(self, instance_id: uuid.UUID) -> dict[str, int]: ...
+    async def size(self, key: str) -> int | None: ...
+
+    async def files(self, instance_id: uuid.UUID) -> dict[str, FileInfo]: ...
 
 
 class LocalStorage:
@@ -77,13 +85,29 @@ class LocalStorage:
     async def delete(self, key: str) -> None:
         await to_thread.run_sync(lambda: self._path(key).unlink(missing_ok=True))
 
-    async def sizes(self, instance_id: uuid.UUID) -> dict[str, int]:
+    async def size(self, key: str) -> int | None:
+        """The stored size, or None when the bytes are not there."""
+
+        def stat() -> int | None:
+            try:
+                return self._path(key).stat().st_size
+            except FileNotFoundError:
+                return None
+
+        return await to_thread.run_sync(stat)
+
+    async def files(self, instance_id: uuid.UUID) -> dict[str, FileInfo]:
+        """Every stored file of the instance, with its size and age."""
         folder = self._root / str(instance_id)
 
-        def scan() -> dict[str, int]:
+        def scan() -> dict[str, FileInfo]:
             if not folder.is_dir():
                 return {}
-            return {f"{instance_id}/{entry.name}": entry.stat().st_size for entry in folder.iterdir()
-                    if entry.is_file() and not entry.name.startswith(".")}  # fmt: skip
+            found = {}
+            for entry in folder.iterdir():
+                if entry.is_file() and not entry.name.startswith("."):
+                    status = entry.stat()
+                    found[f"{instance_id}/{entry.name}"] = FileInfo(status.st_size, status.st_mtime)
+            return found
 
         return await to_thread.run_sync(scan)

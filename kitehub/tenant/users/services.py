@@ -111,7 +111,7 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Tena
             user = await live_user(session, user.id, for_update=True)
             user.failed_login_count += 1
             if user.failed_login_count >= FREE_FAILURES:
-                delay = LOCKOUT_BASE * 2 ** (user.failed_login_count - FREE_FAILURES)
+                delay = LOCKOUT_BASE * 2 ** min(user.failed_login_count - FREE_FAILURES, 10)
                 user.locked_until = now + min(LOCKOUT_MAX, delay)
             await session.commit()
         raise NotAuthenticatedError("the e-mail address or the password is wrong")
