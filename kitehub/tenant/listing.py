@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from kitehub.errors import InvalidInputError
+from kitehub.errors import InvalidInputError, NotFoundError
 
 Row = TypeVar("Row")
 
@@ -27,6 +27,19 @@ def ordering(sort: str | None, columns: Mapping[str, InstrumentedAttribute[Any]]
         )
     identity = column.class_.id
     return [column.desc(), identity.desc()] if descending else [column.asc(), identity.asc()]
+
+
+Model = TypeVar("Model")
+
+
+async def row_or_404(
+    session: AsyncSession, model: type[Model], row_id: object, what: str, *, for_update: bool = False
+) -> Model:
+    """The row (locked for the rest of the transaction when asked), or 404; soft-deleted rows are gone."""
+    row = await session.get(model, row_id, with_for_update=for_update, populate_existing=for_update)
+    if row is None or getattr(row, "deleted_at", None) is not None:
+        raise NotFoundError(f"no such {what}")
+    return row
 
 
 async def page(

@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.pagination import Limit, Offset
 from kitehub.platform.accounts.models import Account
 from kitehub.platform.admin.schemas import (
     AuditEntryResponse,
@@ -27,9 +28,6 @@ from kitehub.platform.instances.models import InstanceStatus
 from kitehub.platform.instances.queries import InstanceFilter, any_instance, page_of_instances
 from kitehub.platform.instances.schemas import InstancePage, InstanceResponse
 from kitehub.platform.instances.views import instance_views, view_of
-
-Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
 
 class AdminController(Controller):

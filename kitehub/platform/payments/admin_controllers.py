@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import InvalidInputError
+from kitehub.pagination import Limit, Offset
 from kitehub.platform.accounts.models import Account
 from kitehub.platform.audit.services import AuditActor
 from kitehub.platform.payments.models import BankTransactionStatus
@@ -30,9 +31,6 @@ from kitehub.platform.payments.schemas import (
     ConfirmOrderRequest,
     PaymentOrderResponse,
 )
-
-Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
 
 def _status(value: str | None) -> BankTransactionStatus | None:

@@ -10,14 +10,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.pagination import Limit, Offset
 from kitehub.tenant.auth import TenantCaller
 from kitehub.tenant.courses.models import Course
 from kitehub.tenant.courses.schemas import CoursePage, CourseResponse, CreateCourseRequest, UpdateCourseRequest
 from kitehub.tenant.courses.services import create_course, delete_course, live_course, page_of_courses, update_course
 from kitehub.tenant.users.models import TenantRole
-
-Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
 
 def _view(course: Course) -> CourseResponse:

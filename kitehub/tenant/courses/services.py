@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.errors import ConflictError, NotFoundError
+from kitehub.errors import ConflictError
 from kitehub.tenant.courses.models import Course
 from kitehub.tenant.courses.schemas import CreateCourseRequest, UpdateCourseRequest
 from kitehub.tenant.grades.models import Grade
 from kitehub.tenant.limits import check_limit
-from kitehub.tenant.listing import ordering, page
+from kitehub.tenant.listing import ordering, page, row_or_404
 from kitehub.tenant.validation import required_text
 
 SORTS = {"name": Course.name, "fee": Course.fee, "created_at": Course.created_at}
@@ -30,10 +30,7 @@ async def create_course(session: AsyncSession, body: CreateCourseRequest) -> Cou
 
 
 async def live_course(session: AsyncSession, course_id: uuid.UUID, *, for_update: bool = False) -> Course:
-    course = await session.get(Course, course_id, with_for_update=for_update, populate_existing=for_update)
-    if course is None or course.deleted_at is not None:
-        raise NotFoundError("no such course")
-    return course
+    return await row_or_404(session, Course, course_id, "course", for_update=for_update)
 
 
 async def page_of_courses(

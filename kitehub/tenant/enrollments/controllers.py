@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.pagination import Limit, Offset
 from kitehub.platform.audit.services import AuditActor
 from kitehub.platform.payments.orders import order_view
 from kitehub.platform.payments.schemas import PaymentOrderResponse
@@ -34,9 +35,6 @@ from kitehub.tenant.enrollments.services import (
 )
 from kitehub.tenant.students.models import Enrollment, EnrollmentStatus
 from kitehub.tenant.users.models import TenantRole
-
-Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
 
 def _view(enrollment: Enrollment) -> EnrollmentResponse:

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.errors import ConflictError, NotFoundError
+from kitehub.errors import ConflictError
 from kitehub.tenant.courses.models import Course
-from kitehub.tenant.listing import ordering, page
+from kitehub.tenant.listing import ordering, page, row_or_404
 from kitehub.tenant.students.models import Enrollment, EnrollmentStatus, Student
 from kitehub.tenant.validation import invalid
 
@@ -39,10 +39,7 @@ async def enroll(session: AsyncSession, student_id: uuid.UUID, course_id: uuid.U
 
 
 async def one_enrollment(session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = False) -> Enrollment:
-    enrollment = await session.get(Enrollment, enrollment_id, with_for_update=for_update, populate_existing=for_update)
-    if enrollment is None:
-        raise NotFoundError("no such enrollment")
-    return enrollment
+    return await row_or_404(session, Enrollment, enrollment_id, "enrollment", for_update=for_update)
 
 
 async def page_of_enrollments(

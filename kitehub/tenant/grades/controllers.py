@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.pagination import Limit, Offset
 from kitehub.tenant.auth import TenantCaller
 from kitehub.tenant.grades.models import Grade
 from kitehub.tenant.grades.schemas import CreateGradeRequest, GradePage, GradeResponse, UpdateGradeRequest
@@ -17,8 +18,6 @@ from kitehub.tenant.grades.services import add_grade, delete_grade, one_grade, p
 from kitehub.tenant.users.models import TenantRole
 
 TEACHING = (TenantRole.ADMIN, TenantRole.TEACHER)
-Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
 
 def _view(grade: Grade) -> GradeResponse:

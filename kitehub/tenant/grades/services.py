@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.errors import ConflictError, NotFoundError
+from kitehub.errors import ConflictError
 from kitehub.tenant.courses.models import Course
 from kitehub.tenant.grades.models import Grade
 from kitehub.tenant.grades.schemas import CreateGradeRequest
-from kitehub.tenant.listing import ordering, page
+from kitehub.tenant.listing import ordering, page, row_or_404
 from kitehub.tenant.students.models import Enrollment
 from kitehub.tenant.validation import invalid, required_text
 
@@ -52,10 +52,7 @@ async def add_grade(session: AsyncSession, body: CreateGradeRequest, graded_by: 
 
 
 async def one_grade(session: AsyncSession, grade_id: uuid.UUID, *, for_update: bool = False) -> Grade:
-    grade = await session.get(Grade, grade_id, with_for_update=for_update, populate_existing=for_update)
-    if grade is None:
-        raise NotFoundError("no such grade")
-    return grade
+    return await row_or_404(session, Grade, grade_id, "grade", for_update=for_update)
 
 
 async def page_of_grades(

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.pagination import Limit, Offset
 from kitehub.tenant.attendance.models import AttendanceRecord
 from kitehub.tenant.auth import TenantCaller
 from kitehub.tenant.courses.models import Lesson
@@ -39,8 +40,6 @@ from kitehub.tenant.lessons.services import (
 from kitehub.tenant.users.models import TenantRole
 
 TEACHING = (TenantRole.ADMIN, TenantRole.TEACHER)
-Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
 
 def _view(lesson: Lesson) -> LessonResponse:

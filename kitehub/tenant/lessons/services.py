@@ -9,11 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.errors import NotFoundError
 from kitehub.tenant.attendance.models import AttendanceRecord, AttendanceStatus
 from kitehub.tenant.courses.models import Lesson
 from kitehub.tenant.lessons.schemas import AttendanceMark, CreateLessonRequest, UpdateLessonRequest
-from kitehub.tenant.listing import ordering, page
+from kitehub.tenant.listing import ordering, page, row_or_404
 from kitehub.tenant.students.models import Enrollment, EnrollmentStatus
 from kitehub.tenant.validation import invalid
 
@@ -31,10 +30,7 @@ async def add_lesson(session: AsyncSession, course_id: uuid.UUID, body: CreateLe
 
 
 async def one_lesson(session: AsyncSession, lesson_id: uuid.UUID, *, for_update: bool = False) -> Lesson:
-    lesson = await session.get(Lesson, lesson_id, with_for_update=for_update, populate_existing=for_update)
-    if lesson is None:
-        raise NotFoundError("no such lesson")
-    return lesson
+    return await row_or_404(session, Lesson, lesson_id, "lesson", for_update=for_update)
 
 
 async def page_of_lessons(

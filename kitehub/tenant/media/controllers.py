@@ -18,6 +18,7 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import NotFoundError
+from kitehub.pagination import Limit, Offset
 from kitehub.provisioning.resolution import ResolvedTenant
 from kitehub.tenant.auth import TenantCaller
 from kitehub.tenant.features import require_feature
@@ -28,8 +29,6 @@ from kitehub.tenant.users.models import TenantRole
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 FEATURE = "media"
-Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
 
 def _view(media: MediaFile) -> MediaResponse:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from kitehub.errors import NotFoundError
 from kitehub.platform.storage.models import StorageEventKind
 from kitehub.platform.storage.services import give_back, take
-from kitehub.tenant.listing import ordering, page
+from kitehub.tenant.listing import ordering, page, row_or_404
 from kitehub.tenant.media.models import MediaFile
 from kitehub.tenant.media.storage import StorageBackend, StoredFile
 from kitehub.tenant.validation import invalid
@@ -70,10 +70,7 @@ async def upload(
 
 
 async def live_media(session: AsyncSession, media_id: uuid.UUID) -> MediaFile:
-    media = await session.get(MediaFile, media_id)
-    if media is None or media.deleted_at is not None:
-        raise NotFoundError("no such file")
-    return media
+    return await row_or_404(session, MediaFile, media_id, "file")
 
 
 async def page_of_media(

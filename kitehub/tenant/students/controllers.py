@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.pagination import Limit, Offset
 from kitehub.tenant.auth import TenantCaller
 from kitehub.tenant.students.models import Student
 from kitehub.tenant.students.schemas import (
@@ -27,8 +28,6 @@ from kitehub.tenant.students.services import (
 )
 from kitehub.tenant.users.models import TenantRole
 
-Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 Search = Annotated[str | None, QueryParameter(max_length=100, description="name, e-mail or phone contains")]
 Sort = Annotated[str | None, QueryParameter(max_length=20, description="full_name, email, created_at; '-' = desc")]
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.errors import ConflictError, NotFoundError
+from kitehub.errors import ConflictError
 from kitehub.tenant.limits import check_limit
-from kitehub.tenant.listing import ordering, page
+from kitehub.tenant.listing import ordering, page, row_or_404
 from kitehub.tenant.students.models import Student
 from kitehub.tenant.students.schemas import CreateStudentRequest, UpdateStudentRequest
 from kitehub.tenant.validation import optional_email, optional_phone, past_date, required_text
@@ -41,10 +41,7 @@ async def create_student(session: AsyncSession, body: CreateStudentRequest) -> S
 
 
 async def live_student(session: AsyncSession, student_id: uuid.UUID, *, for_update: bool = False) -> Student:
-    student = await session.get(Student, student_id, with_for_update=for_update, populate_existing=for_update)
-    if student is None or student.deleted_at is not None:
-        raise NotFoundError("no such student")
-    return student
+    return await row_or_404(session, Student, student_id, "student", for_update=for_update)
 
 
 async def page_of_students(

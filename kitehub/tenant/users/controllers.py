@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.pagination import Limit, Offset
 from kitehub.provisioning.resolution import ResolvedTenant
 from kitehub.tenant.auth import TenantCaller
 from kitehub.tenant.users.models import TenantRole, TenantUser
@@ -32,8 +33,6 @@ from kitehub.tenant.users.services import (
 )
 from kitehub.tenant.users.tokens import issue_tenant_token
 
-Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 ADMIN = TenantRole.ADMIN
 
 

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.errors import ConflictError, InvalidInputError, NotAuthenticatedError, NotFoundError, TooManyRequestsError
+from kitehub.errors import ConflictError, InvalidInputError, NotAuthenticatedError, TooManyRequestsError
 from kitehub.platform.accounts.passwords import hash_password, needs_rehash, verify_password
-from kitehub.tenant.listing import ordering, page
+from kitehub.tenant.listing import ordering, page, row_or_404
 from kitehub.tenant.users.models import TenantRole, TenantUser
 from kitehub.tenant.users.schemas import CreateUserRequest, UpdateUserRequest
 
@@ -55,10 +55,7 @@ async def create_user(session: AsyncSession, body: CreateUserRequest) -> TenantU
 
 
 async def live_user(session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = False) -> TenantUser:
-    user = await session.get(TenantUser, user_id, with_for_update=for_update, populate_existing=for_update)
-    if user is None or user.deleted_at is not None:
-        raise NotFoundError("no such user")
-    return user
+    return await row_or_404(session, TenantUser, user_id, "user", for_update=for_update)
 
 
 async def page_of_users(
