@@ -7,8 +7,7 @@ Runs on a throw-away embedded PostgreSQL with N provisioned tenants (default 500
 - with the N tenants hit round robin under ``KITEHUB_ROUTER_MAX_ENGINES`` (default 50), p50/p99
   latency against the warm p99 (only as many tenants as the cache holds; target: churn p99 <=
   3 x warm p99), and the peak number of tenant connections on the server, sampled every 10 ms,
-  against the bound ``ROUTER_MAX_ENGINES x TENANT_POOL_SIZE``. Every tenant database is opened
-  once before the churn is measured (as a school in service long has been).
+  against the bound ``ROUTER_MAX_ENGINES x TENANT_POOL_SIZE``.
 
 Usage: uv run python -m bench.tenant_requests [-n 500] [--requests 3000] [--concurrency 8] [--max-engines 50]
 """
@@ -192,9 +191,6 @@ async def churn(routed: httpx.AsyncClient, subdomains: list[str], owner: dict[st
     warm_hosts = hosts[: max(1, settings.router_max_engines - spare - concurrency)]
     await hammer(routed, warm_hosts, owner, len(warm_hosts) * 2, concurrency)
     _, warm = await hammer(routed, warm_hosts, owner, requests, concurrency)
-    # Open every tenant database once before measuring: a database's very first connection builds
-    # PostgreSQL's catalog cache file, which a school in service did long ago; freshly cloned ones not.
-    await hammer(routed, hosts, owner, len(hosts), concurrency)
     sampler = ConnectionSampler(platform_dsn)
     sampling = asyncio.create_task(sampler.run())
     _, churned = await hammer(routed, hosts, owner, max(requests, len(hosts) * 3), concurrency)
