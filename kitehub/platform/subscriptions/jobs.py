@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
+from functools import partial
 
 import procrastinate
 from procrastinate.jobs import Job
@@ -16,6 +17,7 @@ from kitehub.logs import get_logger
 from kitehub.platform.payments.enrollment_orders import ACTIVATE_ENROLLMENT
 from kitehub.platform.subscriptions.config_push import PUSH_CONFIG, QUEUE
 from kitehub.platform.subscriptions.sweeps import sweep
+from kitehub.platform.subscriptions.tenant_usage import read_usage
 from kitehub.provisioning.tenant_access import TenantGoneError, tenant_session
 from kitehub.provisioning.tenant_config import push_instance_config
 from kitehub.tenant.enrollments.payments import activate_paid
@@ -42,7 +44,9 @@ async def push_config(context: procrastinate.JobContext, instance_id: str) -> No
 async def sweep_billing(context: procrastinate.JobContext, timestamp: int) -> None:
     """Every minute; several workers may run it at once (the sweeps skip each other's rows)."""
     runtime = runtime_of(context)
-    report = await sweep(runtime.sessions, datetime.now(UTC), grace_days=runtime.settings.grace_days)
+
+    report = await sweep(runtime.sessions, datetime.now(UTC), grace_days=runtime.settings.grace_days,
+                         usage_of=partial(read_usage, runtime.sessions, runtime.vault))  # fmt: skip
     if any(asdict(report).values()):
         logger.info("billing sweep", **asdict(report))
 

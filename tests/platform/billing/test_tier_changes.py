@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from kitehub.app import create_app
 from kitehub.platform.subscriptions.services import prorated_upgrade_amount
 from kitehub.platform.subscriptions.sweeps import sweep
+from kitehub.platform.subscriptions.tenant_usage import read_usage
 from kitehub.provisioning.tenant_config import PushOutcome, push_instance_config
 from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings
@@ -186,3 +188,29 @@ async def test_unknown_tiers_and_bad_bodies_get_problem_details(client: Client) 
             f"/api/v1/instances/{instance_id}/subscription/change-tier", json=body, headers=headers
         )
         assert response.status_code in (400, 422), (body, response.text)
+
+
+async def test_a_downgrade_the_school_outgrew_is_refused_at_period_end(
+    make_tenant: TenantFactory, settings: Settings, platform_sessions: Sessions, vault: Vault, server_url: URL,
+    platform_url: URL,
+) -> None:  # fmt: skip
+    tenant = await make_tenant(tier="STANDARD")
+    owner = bearer(settings, tenant.owner_id)
+    database = tenant_url(server_url, tenant, await tenant_password(platform_sessions, vault, tenant.id))
+    await _fill(database, students=40, courses=2)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        await _pay(client, owner, str(tenant.id), "STANDARD")
+        scheduled = (await _change(client, owner, str(tenant.id), "BASIC")).json()
+        assert scheduled["outcome"] == "scheduled"
+        await _fill(database, students=20, courses=0)  # the school grew past BASIC's 50 students since
+
+        period_end = datetime.fromisoformat(scheduled["subscription"]["current_period_end"])
+        await sweep(platform_sessions, period_end + timedelta(minutes=1), grace_days=7,
+                    usage_of=partial(read_usage, platform_sessions, vault))  # fmt: skip
+        after = (await client.get(f"/api/v1/instances/{tenant.id}/subscription", headers=owner)).json()
+
+    assert (after["status"], after["tier"], after["scheduled_tier"]) == ("PAST_DUE", "STANDARD", None)
+    [refused] = await fetch(platform_url, "SELECT reason, details FROM subscription_history"
+                            " WHERE event = 'downgrade_refused'")  # fmt: skip
+    assert "no longer fits BASIC" in refused["reason"]
+    assert '"current": 60' in refused["details"]
