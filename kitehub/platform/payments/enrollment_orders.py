@@ -19,7 +19,8 @@ from kitehub.errors import ConflictError
 from kitehub.jobs import enqueue_many
 from kitehub.platform.instances.models import Instance
 from kitehub.platform.payments.models import PaymentOrder, PaymentOrderStatus, PaymentOrderType
-from kitehub.platform.payments.orders import ReceivingAccount, create_order, order_expiry, transition
+from kitehub.platform.payments.order_lifecycle import transition
+from kitehub.platform.payments.orders import ReceivingAccount, create_order, order_expiry
 from kitehub.platform.payments.vietqr import normalise_transfer_content
 
 DEFAULT_TEMPLATE = "HOCPHI {courseId} {studentName}"

@@ -1,8 +1,7 @@
-"""Payment orders: a VietQR transfer we wait for, and the only code that changes an order's status.
+"""Payment orders: a VietQR transfer we wait for (its status changes are ``order_lifecycle``'s).
 
 An order carries everything the payer needs (amount, account, transfer content, QR payload) frozen
 at creation, so a later price or settings change never alters what somebody is about to pay.
-Every status change writes a ``payment_order_events`` row in the same transaction.
 """
 
 from __future__ import annotations
@@ -13,12 +12,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import String, Table, Text, Uuid, bindparam, func, insert, literal, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from kitehub.errors import ConflictError, NotFoundError, ServiceUnavailableError
 from kitehub.platform.instances.models import Instance
@@ -26,9 +24,9 @@ from kitehub.platform.payments.models import (
     PaymentOrder,
     PaymentOrderEvent,
     PaymentOrderKind,
-    PaymentOrderStatus,
     PaymentOrderType,
 )
+from kitehub.platform.payments.order_lifecycle import P, transition
 from kitehub.platform.payments.schemas import PaymentOrderResponse, ReceivingBank
 from kitehub.platform.payments.vietqr import VietQR
 from kitehub.settings import Settings
@@ -39,20 +37,6 @@ ORDER_CODE_PREFIX = "KH"
 ORDER_CODE_RANDOM_LENGTH = 8  # 32**8 = 2**40 codes
 ORDER_CODE_PATTERN = re.compile(rf"{ORDER_CODE_PREFIX}[{ORDER_CODE_ALPHABET}]{{{ORDER_CODE_RANDOM_LENGTH}}}")
 TRANSFER_PREFIX = "KITEHUB"
-
-P = PaymentOrderStatus
-ALLOWED_TRANSITIONS: dict[PaymentOrderStatus, frozenset[PaymentOrderStatus]] = {
-    P.PENDING: frozenset({P.PAID, P.EXPIRED, P.CANCELLED}),
-    P.PAID: frozenset(),
-    P.EXPIRED: frozenset(),
-    P.CANCELLED: frozenset(),
-}
-# Only an admin, holding money that arrived late, may still turn these into PAID.
-ADMIN_OVERRIDE = frozenset({P.EXPIRED, P.CANCELLED})
-
-
-class OrderStateError(ConflictError):
-    slug, title = "invalid-order-transition", "The payment order cannot make that change now"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,111 +129,6 @@ async def create_order(
                                       actor_id=created_by, reason="created"))  # fmt: skip
         return order
     raise ConflictError("could not draw a free order code; try again")
-
-
-def transition(
-    session: AsyncSession,
-    order: PaymentOrder,
-    to_status: PaymentOrderStatus,
-    *,
-    actor_id: uuid.UUID | None = None,
-    bank_transaction_id: uuid.UUID | None = None,
-    reason: str | None = None,
-    admin_override: bool = False,
-) -> None:
-    current = order.status
-    allowed = ALLOWED_TRANSITIONS[current] | ({P.PAID} if admin_override and current in ADMIN_OVERRIDE else set())
-    if to_status not in allowed:
-        raise OrderStateError(
-            f"payment order {order.order_code} is {current.value} and cannot become {to_status.value}",
-            extra={"status": current.value, "requested_status": to_status.value},
-        )
-    order.status = to_status
-    session.add(
-        PaymentOrderEvent(
-            payment_order_id=order.id,
-            from_status=current,
-            to_status=to_status,
-            actor_id=actor_id,
-            bank_transaction_id=bank_transaction_id,
-            reason=reason,
-        )
-    )
-
-
-def _pay_statement() -> Any:
-    """Built once: constructing a statement costs more CPU than running it (the hot path)."""
-    table, events = cast(Table, PaymentOrder.__table__), cast(Table, PaymentOrderEvent.__table__)
-    paid = (
-        update(table)
-        .where(table.c.id == bindparam("order_id"), table.c.status == bindparam("current_status"))
-        .values(
-            status=bindparam("status"),
-            paid_at=bindparam("paid_at"),
-            paid_reference=bindparam("paid_reference"),
-            amount_received=bindparam("amount_received"),
-            version=table.c.version + 1,
-            updated_at=func.now(),
-        )
-        .returning(table.c.id)
-        .cte("paid")
-    )
-    columns = ["payment_order_id", "from_status", "to_status", "actor_id", "bank_transaction_id", "reason"]
-    source = select(
-        paid.c.id,
-        bindparam("from_status_text", type_=String),
-        literal(P.PAID.value),
-        bindparam("actor_id", type_=Uuid),
-        bindparam("bank_transaction_id", type_=Uuid),
-        bindparam("reason", type_=Text),
-    )
-    return insert(events).from_select(columns, source).returning(events.c.id)
-
-
-_PAY_STATEMENT = _pay_statement()
-
-
-async def write_paid(
-    session: AsyncSession,
-    order: PaymentOrder,
-    *,
-    paid_at: datetime,
-    reference: str | None,
-    amount_received: int,
-    actor_id: uuid.UUID | None,
-    bank_transaction_id: uuid.UUID | None,
-    reason: str,
-    admin_override: bool = False,
-) -> None:
-    """PENDING (or, for an admin, EXPIRED/CANCELLED) -> PAID and its event, in one statement.
-
-    The payment hot path: the order is locked by the caller; the loaded object is updated
-    without being marked dirty.
-    """
-    current = order.status
-    allowed = ALLOWED_TRANSITIONS[current] | ({P.PAID} if admin_override and current in ADMIN_OVERRIDE else set())
-    if P.PAID not in allowed:
-        raise OrderStateError(
-            f"payment order {order.order_code} is {current.value} and cannot become PAID",
-            extra={"status": current.value, "requested_status": P.PAID.value},
-        )
-    values = {"status": P.PAID, "paid_at": paid_at, "paid_reference": reference, "amount_received": amount_received}
-    inserted = await session.execute(
-        _PAY_STATEMENT,
-        {
-            **values,
-            "order_id": order.id,
-            "current_status": current,
-            "from_status_text": current.value,
-            "actor_id": actor_id,
-            "bank_transaction_id": bank_transaction_id,
-            "reason": reason,
-        },
-    )
-    if inserted.first() is None:  # cannot happen under the caller's lock; never pay on a guess
-        raise OrderStateError(f"payment order {order.order_code} changed while it was being paid")
-    for name, value in {**values, "version": order.version + 1}.items():
-        set_committed_value(order, name, value)
 
 
 async def order_by_code(session: AsyncSession, order_code: str, *, for_update: bool = False) -> PaymentOrder:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -122,7 +122,3 @@ class CassoDelivery(BaseModel):
 
     error: int = 0
     data: CassoTransaction
-
-
-def raw_copy(body: BaseModel) -> dict[str, Any]:
-    return body.model_dump(mode="json")

@@ -29,7 +29,8 @@ from kitehub.platform.payments.models import (
     PaymentOrderType,
     TransferDirection,
 )
-from kitehub.platform.payments.orders import ORDER_CODE_PATTERN, ReceivingAccount, transition, write_paid
+from kitehub.platform.payments.order_lifecycle import transition, write_paid
+from kitehub.platform.payments.orders import ORDER_CODE_PATTERN, ReceivingAccount
 from kitehub.platform.subscriptions.models import Subscription
 from kitehub.platform.subscriptions.services import (
     PaymentNotApplicableError,

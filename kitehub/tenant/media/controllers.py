@@ -84,7 +84,7 @@ class MediaController(Controller):
             media_type=media.content_type,
             headers={
                 "Content-Length": str(media.size_bytes),
-                "Content-Disposition": f"attachment; filename*=UTF-8''{_quoted(media.filename)}",
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(media.filename, safe='')}",
                 "X-Content-Type-Options": "nosniff",
             },
         )
@@ -101,7 +101,3 @@ class MediaController(Controller):
         tenant_caller.require(TenantRole.ADMIN)
         await require_feature(tenant_session, FEATURE)
         await remove(tenant_session, state.platform_sessions, state.media_storage, tenant.instance_id, media_id)
-
-
-def _quoted(name: str) -> str:
-    return quote(name, safe="")
