@@ -21,7 +21,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kitehub.db import committing
 from kitehub.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
@@ -41,7 +41,7 @@ from kitehub.provisioning.resolution import (
     lookup_key,
 )
 from kitehub.provisioning.servers import server_url
-from kitehub.provisioning.tenant_dialect import tenant_engine_url
+from kitehub.provisioning.tenant_dialect import create_tenant_engine
 from kitehub.provisioning.vault import Vault, VaultError
 
 APPLICATION_NAME = "kitehub-router"
@@ -192,8 +192,8 @@ class TenantRouter:
             password=password,
             database=tenant.database_name,
         )
-        return create_async_engine(
-            tenant_engine_url(url),
+        return create_tenant_engine(
+            url,
             pool_size=self._pool_size,
             max_overflow=0,
             pool_timeout=30,

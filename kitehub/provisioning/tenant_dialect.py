@@ -1,10 +1,18 @@
-"""The asyncpg dialect for tenant engines, learning each database server once.
+"""Tenant engines that share what every tenant database on one server has in common.
 
-SQLAlchemy initialises a dialect on an engine's first connection (server version, default schema,
-isolation level, string escaping...): about ten round trips and most of the CPU of a new engine.
-Every tenant database on one server answers those the same, and the router makes a new engine
-for every tenant it has not cached; so the answers are kept per server and copied into each new
-tenant engine's dialect. Per-connection set-up (type codecs) still runs on every connection.
+The router makes a new engine for every tenant it has not cached, and under churn (more tenants
+than cached engines) that is every request. Two costs of a new SQLAlchemy engine are the same for
+every tenant database on a server, so they are paid once per server instead:
+
+- initialising the dialect on the first connection (server version, default schema, isolation
+  level, string escaping...): about ten round trips. The answers are learned per server and
+  copied into each new tenant engine's dialect;
+- compiling statements to SQL: each engine has its own statement cache, keyed by its dialect
+  object, so a new engine compiled every query again (most of the CPU of a first request). Tenant
+  dialects of one server compare equal and all tenant engines share one cache, so a query
+  compiled for one tenant is reused for every other.
+
+Per-connection set-up (type codecs, prepared statements) still runs on every connection.
 """
 
 from __future__ import annotations
@@ -14,31 +22,63 @@ from typing import Any, ClassVar
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import LRUCache
 
 DRIVER = "kitehub_tenant"
+COMPILED_CACHE_SIZE = 1000  # distinct tenant statements (the tenant API has a few hundred)
 _MISSING = object()
+
+ServerKey = tuple[str, int]
 
 
 class TenantDialect(PGDialect_asyncpg):
+    """The asyncpg dialect, equal to every other tenant dialect of the same server.
+
+    Equality is what the statement cache keys on: equal dialects render the same SQL, since they
+    are built with the same options (only ``create_tenant_engine`` makes them) and learn the same
+    server answers.
+    """
+
     supports_statement_cache = True
-    _learned: ClassVar[dict[tuple[str | None, int | None], dict[str, Any]]] = {}
+    _learned: ClassVar[dict[ServerKey, dict[str, Any]]] = {}
+
+    def __init__(self, kitehub_server: ServerKey | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)  # type: ignore[no-untyped-call]
+        self.kitehub_server = kitehub_server
+
+    def __eq__(self, other: object) -> bool:
+        if self.kitehub_server is None or not isinstance(other, TenantDialect):
+            return self is other
+        return self.kitehub_server == other.kitehub_server
+
+    def __hash__(self) -> int:
+        return id(self) if self.kitehub_server is None else hash((TenantDialect, self.kitehub_server))
 
     def initialize(self, connection: Any) -> None:
-        url = connection.engine.url
-        server = (url.host or str(url.query.get("host")), url.port)
-        learned = self._learned.get(server)
+        learned = self._learned.get(self.kitehub_server) if self.kitehub_server else None
         if learned is not None:
             self.__dict__.update(learned)
             return
         before = dict(self.__dict__)
         super().initialize(connection)  # type: ignore[no-untyped-call]
-        self._learned[server] = {
-            name: value for name, value in self.__dict__.items() if before.get(name, _MISSING) is not value
-        }
+        if self.kitehub_server is not None:
+            self._learned[self.kitehub_server] = {
+                name: value for name, value in self.__dict__.items() if before.get(name, _MISSING) is not value
+            }
 
 
 registry.register(f"postgresql.{DRIVER}", __name__, "TenantDialect")
 
+_compiled_cache: LRUCache[Any, Any] = LRUCache(COMPILED_CACHE_SIZE)
 
-def tenant_engine_url(url: URL) -> URL:
-    return url.set(drivername=f"postgresql+{DRIVER}")
+
+def create_tenant_engine(url: URL, **kwargs: Any) -> AsyncEngine:
+    """An engine on one tenant database, sharing its server's dialect answers and compiled SQL."""
+    server = (url.host or str(url.query.get("host")), url.port or 5432)
+    return create_async_engine(
+        url.set(drivername=f"postgresql+{DRIVER}"),
+        kitehub_server=server,
+        execution_options={"compiled_cache": _compiled_cache},
+        **kwargs,
+    )
