@@ -25,6 +25,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import LRUCache
 
+from kitehub.db import skip_closed_connections
+
 DRIVER = "kitehub_tenant"
 COMPILED_CACHE_SIZE = 1000  # distinct tenant statements (the tenant API has a few hundred)
 _MISSING = object()
@@ -76,9 +78,10 @@ _compiled_cache: LRUCache[Any, Any] = LRUCache(COMPILED_CACHE_SIZE)
 def create_tenant_engine(url: URL, **kwargs: Any) -> AsyncEngine:
     """An engine on one tenant database, sharing its server's dialect answers and compiled SQL."""
     server = (url.host or str(url.query.get("host")), url.port or 5432)
-    return create_async_engine(
+    engine = create_async_engine(
         url.set(drivername=f"postgresql+{DRIVER}"),
         kitehub_server=server,
         execution_options={"compiled_cache": _compiled_cache},
         **kwargs,
     )
+    return skip_closed_connections(engine)
