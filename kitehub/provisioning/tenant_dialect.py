@@ -57,6 +57,13 @@ class TenantDialect(PGDialect_asyncpg):
     def __hash__(self) -> int:
         return id(self) if self.kitehub_server is None else hash((TenantDialect, self.kitehub_server))
 
+    def do_close(self, dbapi_connection: Any) -> None:
+        """Close without the goodbye round trip: the engine cache closes engines in the background
+        under churn, one per new tenant. The pool only closes connections it holds, and it rolls
+        them back on return, so the server sees an idle session's socket end, which it takes as
+        a normal end (logged at DEBUG1 only)."""
+        dbapi_connection.driver_connection.terminate()
+
     def initialize(self, connection: Any) -> None:
         learned = self._learned.get(self.kitehub_server) if self.kitehub_server else None
         if learned is not None:
