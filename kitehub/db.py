@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from kitehub.orm import new_metadata
+from kitehub.pool_health import check_pooled_connections
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
@@ -63,28 +62,7 @@ def safe_url(url: URL) -> str:
 def create_platform_engine(url: URL, *, pool_size: int = 10) -> AsyncEngine:
     # hide_parameters: bound values (hashes, ciphertexts, payloads) never reach error text or logs.
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
-    return skip_closed_connections(engine)
-
-
-def skip_closed_connections(engine: AsyncEngine) -> AsyncEngine:
-    """Never lend a pooled connection the server has closed (a restart, an idle timeout, an
-    administrator's ``pg_terminate_backend``): the pool replaces it instead.
-
-    This is SQLAlchemy's ``pool_pre_ping`` without its price. That ping is a transaction of its
-    own, three round trips before every request's first statement, and cost more than the
-    statements of a bank webhook. A closed connection is known without asking: asyncpg keeps
-    reading its socket while the connection sits in the pool, so the server's goodbye (or the
-    socket's end) has already marked it closed by the time it is lent. What this cannot see is a
-    connection whose network path died silently; the first statement on it fails, and the pool
-    drops it.
-    """
-
-    def refuse_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        if dbapi_connection.driver_connection.is_closed():
-            raise DisconnectionError("the server closed this pooled connection")
-
-    event.listen(engine.sync_engine.pool, "checkout", refuse_if_closed)
-    return engine
+    return check_pooled_connections(engine)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

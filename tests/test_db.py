@@ -4,12 +4,11 @@ import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 
 from kitehub.bootstrap import ensure_database
-from kitehub.db import create_platform_engine, libpq_dsn, normalise_url, safe_url
-from tests.support import connect, drop_database, table_names
+from kitehub.db import libpq_dsn, normalise_url, safe_url
+from tests.support import drop_database, table_names
 
 
 def test_libpq_sslmode_becomes_asyncpg_ssl_and_back() -> None:
@@ -41,17 +40,3 @@ async def test_processes_starting_together_create_the_platform_database_once(ser
         assert await table_names(target) == set()  # it exists and is reachable
     finally:
         await drop_database(server_url, name)
-
-
-async def test_a_pooled_connection_the_server_closed_is_replaced_not_lent(platform_url: URL) -> None:
-    engine = create_platform_engine(platform_url, pool_size=1)
-    try:
-        async with engine.connect() as conn:
-            first = await conn.scalar(text("SELECT pg_backend_pid()"))
-        async with connect(platform_url) as admin:  # as a restart or an idle timeout would
-            assert await admin.fetchval("SELECT pg_terminate_backend($1, 5000)", first)
-        await asyncio.sleep(0.1)  # the closed socket is noticed by the event loop
-        async with engine.connect() as conn:
-            assert await conn.scalar(text("SELECT pg_backend_pid()")) != first
-    finally:
-        await engine.dispose()

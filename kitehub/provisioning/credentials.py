@@ -20,7 +20,8 @@ from kitehub.provisioning.vault import SecretLocation
 
 TENANT_PREFIX = "kh_tenant_"
 TENANT_NAME_PATTERN = re.compile(rf"^{TENANT_PREFIX}[0-9a-f]{{32}}$")
-SCRAM_ITERATIONS = 32  # see scram_verifier: the passwords are random, so stretching them buys nothing
+SCRAM_ITERATIONS = 4096  # PostgreSQL's default, for passwords a person may have chosen
+TENANT_SCRAM_ITERATIONS = 32  # tenant roles: random passwords (see scram_verifier)
 DATABASE_PASSWORD_PURPOSE = "instance.database_password"  # noqa: S105 - a label, not a password
 
 
@@ -52,11 +53,11 @@ def new_password() -> str:
 def scram_verifier(password: str, *, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS) -> str:
     """The SCRAM-SHA-256 verifier PostgreSQL stores for ``password`` (RFC 5802/7677).
 
-    The iteration count is low on purpose. Iterations stretch a guessable password so that a stolen
-    verifier is slow to brute-force; these passwords are 32 random bytes, which no number of
-    guesses reaches at any count. Every iteration, on the other hand, is paid twice (by the server
-    and by the router) on every new tenant connection: at PostgreSQL's default of 4096 that was
-    about 1 ms of CPU each, on the path of a request whose tenant has no cached engine.
+    Tenant roles get ``TENANT_SCRAM_ITERATIONS``, low on purpose. Iterations stretch a guessable
+    password so that a stolen verifier is slow to brute-force; tenant passwords are 32 random
+    bytes, which no number of guesses reaches at any count. The client, on the other hand, pays
+    every iteration on every new connection: at 4096 that was about 1 ms of the router's CPU, on
+    the path of a request whose tenant has no cached engine.
     """
     salt = salt or secrets.token_bytes(16)
     salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)

@@ -195,10 +195,8 @@ class TenantRouter:
         return create_tenant_engine(
             url,
             pool_size=self._pool_size,
-            max_overflow=0,
             pool_timeout=30,
             pool_recycle=1800,
-            hide_parameters=True,
             connect_args={"server_settings": {"application_name": APPLICATION_NAME}},
         )
 

@@ -22,6 +22,7 @@ from kitehub.platform.instances.models import Instance, InstanceStatus
 from kitehub.platform.subscriptions.models import Subscription
 from kitehub.platform.tiers.models import Tier
 from kitehub.provisioning.credentials import (
+    TENANT_SCRAM_ITERATIONS,
     database_password_location,
     new_password,
     scram_verifier,
@@ -116,7 +117,7 @@ async def role(ctx: StepContext) -> None:
     admin = await ctx.run.admin(ctx)
     exists = await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", ctx.role)
     verb = "ALTER" if exists else "CREATE"  # ALTER re-applies the stored password after a crash
-    verifier = quote_literal(scram_verifier(password))
+    verifier = quote_literal(scram_verifier(password, iterations=TENANT_SCRAM_ITERATIONS))
     await admin.execute(
         f"{verb} ROLE {quote_ident(ctx.role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {verifier}"
     )

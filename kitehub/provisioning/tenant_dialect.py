@@ -9,8 +9,9 @@ every tenant database on a server, so they are paid once per server instead:
   copied into each new tenant engine's dialect;
 - compiling statements to SQL: each engine has its own statement cache, keyed by its dialect
   object, so a new engine compiled every query again (most of the CPU of a first request). Tenant
-  dialects of one server compare equal and all tenant engines share one cache, so a query
-  compiled for one tenant is reused for every other.
+  dialects of one server compare equal and the tenant engines of a server share one cache, so a
+  query compiled for one tenant is reused for every other. The compiled SQL holds no values:
+  SQLAlchemy extracts the parameters before caching.
 
 Per-connection set-up (type codecs, prepared statements) still runs on every connection.
 """
@@ -25,7 +26,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import LRUCache
 
-from kitehub.db import skip_closed_connections
+from kitehub.pool_health import check_pooled_connections
 
 DRIVER = "kitehub_tenant"
 COMPILED_CACHE_SIZE = 1000  # distinct tenant statements (the tenant API has a few hundred)
@@ -58,11 +59,14 @@ class TenantDialect(PGDialect_asyncpg):
         return id(self) if self.kitehub_server is None else hash((TenantDialect, self.kitehub_server))
 
     def do_close(self, dbapi_connection: Any) -> None:
-        """Close without the goodbye round trip: the engine cache closes engines in the background
-        under churn, one per new tenant. The pool only closes connections it holds, and it rolls
-        them back on return, so the server sees an idle session's socket end, which it takes as
-        a normal end (logged at DEBUG1 only)."""
-        dbapi_connection.driver_connection.terminate()
+        """On a Unix socket, close without the goodbye round trip: under churn the engine cache
+        closes an engine for every new tenant. The pool only closes connections it holds, rolled
+        back on return, and PostgreSQL takes an idle session's socket ending as a normal end
+        (DEBUG1). Over TCP the goodbye is kept: with TLS an abrupt end is logged as an error."""
+        if self.kitehub_server is not None and self.kitehub_server[0].startswith("/"):
+            dbapi_connection.driver_connection.terminate()
+        else:
+            super().do_close(dbapi_connection)  # type: ignore[no-untyped-call]
 
     def initialize(self, connection: Any) -> None:
         learned = self._learned.get(self.kitehub_server) if self.kitehub_server else None
@@ -79,16 +83,35 @@ class TenantDialect(PGDialect_asyncpg):
 
 registry.register(f"postgresql.{DRIVER}", __name__, "TenantDialect")
 
-_compiled_cache: LRUCache[Any, Any] = LRUCache(COMPILED_CACHE_SIZE)
+_compiled_caches: dict[ServerKey, LRUCache[Any, Any]] = {}
 
 
-def create_tenant_engine(url: URL, **kwargs: Any) -> AsyncEngine:
-    """An engine on one tenant database, sharing its server's dialect answers and compiled SQL."""
-    server = (url.host or str(url.query.get("host")), url.port or 5432)
+def server_key(url: URL) -> ServerKey:
+    """(host, port) of the server ``url`` reaches; for a Unix socket, its directory and port."""
+    if url.host:
+        return url.host, url.port or 5432
+    return str(url.query.get("host")), int(str(url.query.get("port") or 5432))
+
+
+def create_tenant_engine(
+    url: URL, *, pool_size: int, pool_timeout: float, pool_recycle: int, connect_args: dict[str, Any]
+) -> AsyncEngine:
+    """An engine on one tenant database, sharing its server's dialect answers and compiled SQL.
+
+    Only pool options are taken: a dialect option (a JSON serialiser, a label length...) would
+    change the SQL, and equal dialects must render the same.
+    """
+    server = server_key(url)
+    compiled = _compiled_caches.setdefault(server, LRUCache(COMPILED_CACHE_SIZE))
     engine = create_async_engine(
         url.set(drivername=f"postgresql+{DRIVER}"),
         kitehub_server=server,
-        execution_options={"compiled_cache": _compiled_cache},
-        **kwargs,
+        execution_options={"compiled_cache": compiled},
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=pool_timeout,
+        pool_recycle=pool_recycle,
+        connect_args=connect_args,
+        hide_parameters=True,
     )
-    return skip_closed_connections(engine)
+    return check_pooled_connections(engine)

@@ -15,7 +15,7 @@ from kitehub.db import libpq_dsn
 from kitehub.migrate import head_revision
 from kitehub.platform.instances.models import Instance, InstanceEvent, InstanceStatus
 from kitehub.platform.registry import platform_metadata
-from kitehub.provisioning.credentials import SCRAM_ITERATIONS
+from kitehub.provisioning.credentials import TENANT_SCRAM_ITERATIONS
 from kitehub.provisioning.models import DatabaseServer, ProvisioningStepStatus
 from kitehub.provisioning.provisioner import (
     STEPS,
@@ -106,7 +106,7 @@ async def test_no_plaintext_password_is_stored_anywhere(
         assert raw.startswith("v1:")
     async with connect(server_url.set(database="postgres")) as admin:
         verifier = await admin.fetchval("SELECT rolpassword FROM pg_authid WHERE rolname = $1", tenant.database_role)
-    assert verifier.startswith(f"SCRAM-SHA-256${SCRAM_ITERATIONS}:")
+    assert verifier.startswith(f"SCRAM-SHA-256${TENANT_SCRAM_ITERATIONS}:")
     assert password not in verifier
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import String, literal_column, select
-from sqlalchemy.engine import URL
 from sqlalchemy.engine.interfaces import CacheStats
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kitehub.provisioning.router import TenantRouter
+from kitehub.provisioning.servers import server_url
 from kitehub.provisioning.tenant_dialect import create_tenant_engine
 from kitehub.provisioning.vault import Vault
 from tests.conftest import TenantFactory
@@ -41,16 +41,22 @@ async def test_a_query_compiled_for_one_tenant_is_reused_for_the_next_on_the_sam
 
 
 async def test_tenant_engines_of_different_servers_do_not_share_compiled_sql() -> None:
-    def url(host: str, port: int) -> URL:
-        return URL.create("postgresql", username="t", password="p", host=host, port=port, database="kh_tenant_x")
+    def engine(host: str, port: int) -> AsyncEngine:
+        return create_tenant_engine(
+            server_url(host, port, username="t", password="p", database="kh_tenant_x"),
+            pool_size=1, pool_timeout=1, pool_recycle=60, connect_args={},
+        )  # fmt: skip
 
-    engines = [create_tenant_engine(url("db1", 5432)), create_tenant_engine(url("db1", 5432)),
-               create_tenant_engine(url("db1", 5433)), create_tenant_engine(url("db2", 5432))]  # fmt: skip
+    engines = [engine("db1", 5432), engine("db1", 5432), engine("db1", 5433), engine("db2", 5432),
+               engine("/run/pg", 5432), engine("/run/pg", 5432), engine("/run/pg", 5433)]  # fmt: skip
     try:
         dialects = [engine.dialect for engine in engines]
         assert dialects[0] == dialects[1]
+        assert hash(dialects[0]) == hash(dialects[1])
         assert dialects[0] != dialects[2]
         assert dialects[0] != dialects[3]
+        assert dialects[4] == dialects[5]  # one Unix socket directory and port
+        assert dialects[4] != dialects[6]  # a second server in the same socket directory
     finally:
-        for engine in engines:
-            await engine.dispose()
+        for engine_ in engines:
+            await engine_.dispose()
