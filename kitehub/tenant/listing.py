@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from kitehub.errors import InvalidInputError, NotFoundError
+from kitehub.errors import ConflictError, InvalidInputError, NotFoundError
 
 Row = TypeVar("Row")
 
@@ -40,6 +41,14 @@ async def row_or_404(
     if row is None or getattr(row, "deleted_at", None) is not None:
         raise NotFoundError(f"no such {what}")
     return row
+
+
+async def flush_or_conflict(session: AsyncSession, message: str, *, field: str | None = None) -> None:
+    """Write pending rows now; a unique constraint they break is the caller's 409, not a 500."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise ConflictError(message, extra={"field": field} if field else None) from exc
 
 
 async def page(

@@ -6,12 +6,11 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import ConflictError
 from kitehub.tenant.courses.models import Course
-from kitehub.tenant.listing import ordering, page, row_or_404
+from kitehub.tenant.listing import flush_or_conflict, ordering, page, row_or_404
 from kitehub.tenant.students.models import Enrollment, EnrollmentStatus, Student
 from kitehub.tenant.validation import invalid
 
@@ -30,10 +29,7 @@ async def enroll(session: AsyncSession, student_id: uuid.UUID, course_id: uuid.U
     enrollment = Enrollment(student_id=student_id, course_id=course_id,
                             status=E.ACTIVE if course.fee == 0 else E.PENDING)  # fmt: skip
     session.add(enrollment)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise ConflictError("the student is already enrolled in this course") from exc
+    await flush_or_conflict(session, "the student is already enrolled in this course")
     await session.refresh(enrollment)
     return enrollment
 

@@ -6,14 +6,12 @@ import uuid
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.errors import ConflictError
 from kitehub.tenant.courses.models import Course
 from kitehub.tenant.grades.models import Grade
 from kitehub.tenant.grades.schemas import CreateGradeRequest
-from kitehub.tenant.listing import ordering, page, row_or_404
+from kitehub.tenant.listing import flush_or_conflict, ordering, page, row_or_404
 from kitehub.tenant.students.models import Enrollment
 from kitehub.tenant.validation import invalid, required_text
 
@@ -43,10 +41,7 @@ async def add_grade(session: AsyncSession, body: CreateGradeRequest, graded_by: 
         score=_within_scale(body.score, course),
     )
     session.add(grade)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise ConflictError("this assessment is graded already for the student; change that grade") from exc
+    await flush_or_conflict(session, "this assessment is graded already for the student; change that grade")
     await session.refresh(grade)
     return grade
 

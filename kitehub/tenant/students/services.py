@@ -6,12 +6,10 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.errors import ConflictError
 from kitehub.tenant.limits import check_limit
-from kitehub.tenant.listing import ordering, page, row_or_404
+from kitehub.tenant.listing import flush_or_conflict, ordering, page, row_or_404
 from kitehub.tenant.students.models import Student
 from kitehub.tenant.students.schemas import CreateStudentRequest, UpdateStudentRequest
 from kitehub.tenant.validation import optional_email, optional_phone, past_date, required_text
@@ -20,10 +18,7 @@ SORTS = {"full_name": Student.full_name, "email": Student.email, "created_at": S
 
 
 async def _flush(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise ConflictError("a student with this e-mail address exists", extra={"field": "email"}) from exc
+    await flush_or_conflict(session, "a student with this e-mail address exists", field="email")
 
 
 async def create_student(session: AsyncSession, body: CreateStudentRequest) -> Student:

@@ -12,12 +12,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.errors import ConflictError, InvalidInputError, NotAuthenticatedError, TooManyRequestsError
+from kitehub.errors import InvalidInputError, NotAuthenticatedError, TooManyRequestsError
 from kitehub.platform.accounts.passwords import hash_password, needs_rehash, verify_password
-from kitehub.tenant.listing import ordering, page, row_or_404
+from kitehub.tenant.listing import flush_or_conflict, ordering, page, row_or_404
 from kitehub.tenant.users.models import TenantRole, TenantUser
 from kitehub.tenant.users.schemas import CreateUserRequest, UpdateUserRequest
 
@@ -46,10 +45,7 @@ async def create_user(session: AsyncSession, body: CreateUserRequest) -> TenantU
         password_hash=await hash_password(body.password),
     )
     session.add(user)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise ConflictError("a user with this e-mail address exists", extra={"field": "email"}) from exc
+    await flush_or_conflict(session, "a user with this e-mail address exists", field="email")
     await session.refresh(user)
     return user
 
