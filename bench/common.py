@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,12 +30,32 @@ class BenchPlatform:
     vault: Vault
     server: DatabaseServer
     encryption_keys: str  # the vault's keyring as KITEHUB_ENCRYPTION_KEYS, for an app on this platform
+    server_pid: int  # the postmaster, to read the CPU its processes used (``postgres_cpu_seconds``)
+
+
+def postgres_cpu_seconds(postmaster_pid: int) -> float:
+    """CPU seconds the server has used so far: its live processes plus the ended ones (backends of
+    closed connections), which the postmaster has reaped. Linux only (``/proc``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended while we looked
+        pid, parent = int(stat.parent.name), int(fields[1])
+        if pid == postmaster_pid:
+            total += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+        elif parent == postmaster_pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 @asynccontextmanager
 async def bench_platform() -> AsyncIterator[BenchPlatform]:
     with tempfile.TemporaryDirectory(prefix="kitehub-bench-") as data_dir:
-        url = start_embedded_server(Path(data_dir), stop_with_process=True).url("kitehub")
+        embedded = start_embedded_server(Path(data_dir))
+        url = embedded.url("kitehub")
         await ensure_database(url)
         engine = create_platform_engine(url)
         try:
@@ -44,6 +65,7 @@ async def bench_platform() -> AsyncIterator[BenchPlatform]:
             vault = Vault(parse_encryption_keys(keys))
             async with sessions() as session, session.begin():
                 server = await register_default_server(session, vault, url)
-            yield BenchPlatform(url, sessions, vault, server, keys)
+            yield BenchPlatform(url, sessions, vault, server, keys, embedded.pid)
         finally:
             await engine.dispose()
+            embedded.stop()  # before its directory goes

@@ -72,8 +72,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kitehub-bench-") as data_dir:
-        server = start_embedded_server(Path(data_dir), stop_with_process=True)
-        timings = asyncio.run(measure(server.url("postgres"), args.rounds))
+        server = start_embedded_server(Path(data_dir))
+        try:
+            timings = asyncio.run(measure(server.url("postgres"), args.rounds))
+        finally:
+            server.stop()  # before its directory goes
     print(f"{'method':<22}{'median ms':>10}{'p90 ms':>10}  ({args.rounds} rounds)")
     for method, values in timings.items():
         ordered = sorted(values)

@@ -34,14 +34,14 @@ from pydantic import SecretStr
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.common import bench_platform
+from bench.common import bench_platform, postgres_cpu_seconds
 from kitehub.app import create_app
 from kitehub.db import create_platform_engine, session_factory
 from kitehub.platform.accounts.services import ensure_owner_account
 from kitehub.platform.instances.services import create_instance
 from kitehub.platform.payments.models import PaymentOrderKind, PaymentOrderType
 from kitehub.platform.payments.orders import ReceivingAccount, create_order
-from kitehub.platform.payments.settlement import receive
+from kitehub.platform.payments.settlement_batch import Received, SettlementBatcher
 from kitehub.platform.payments.webhooks import sepay_delivery
 from kitehub.settings import generate_encryption_key, load_settings
 
@@ -102,7 +102,10 @@ def app_settings(url: str, data_dir: str) -> Any:
     )
 
 
-async def send_all(url: str, sends: list[dict[str, Any]], concurrency: int, direct: bool) -> tuple[list[float], int]:
+Sent = tuple[list[float], int, float]  # latencies, failures, CPU seconds of the process while sending
+
+
+async def send_all(url: str, sends: list[dict[str, Any]], concurrency: int, direct: bool) -> Sent:
     """One API process: its own app (or just the settlement service), ``concurrency`` at a time."""
     latencies: list[float] = []
     failures = 0
@@ -113,9 +116,10 @@ async def send_all(url: str, sends: list[dict[str, Any]], concurrency: int, dire
             engine = create_platform_engine(make_url(url))
             sessions = session_factory(engine)
 
+            batcher = SettlementBatcher(sessions)
+
             async def deliver(body: dict[str, Any]) -> bool:
-                async with sessions() as session, session.begin():
-                    await receive(session, sepay_delivery(body), account=ACCOUNT, now=datetime.now(UTC))
+                await batcher.receive(Received(sepay_delivery(body), ACCOUNT))
                 return True
 
             async def work() -> None:
@@ -126,9 +130,12 @@ async def send_all(url: str, sends: list[dict[str, Any]], concurrency: int, dire
                     failures += not await deliver(body)
                     latencies.append(time.perf_counter() - began)
 
+            began = time.process_time()
             await asyncio.gather(*(work() for _ in range(concurrency)))
+            cpu = time.process_time() - began
+            await batcher.close()
             await engine.dispose()
-            return latencies, failures
+            return latencies, failures, cpu
         app = create_app(settings)
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
         async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
@@ -144,8 +151,10 @@ async def send_all(url: str, sends: list[dict[str, Any]], concurrency: int, dire
                     latencies.append(time.perf_counter() - began)
                     failures += response.status_code != 200
 
+            began = time.process_time()
             await asyncio.gather(*(post() for _ in range(concurrency)))
-    return latencies, failures
+            cpu = time.process_time() - began
+    return latencies, failures, cpu
 
 
 def process_main(url: str, sends: list[dict[str, Any]], concurrency: int, direct: bool, start: Any) -> Any:
@@ -170,12 +179,14 @@ async def run(count: int, copies: int, concurrency: int, processes: int, direct:
             start = manager.Barrier(processes + 1)
             futures = [pool.submit(process_main, url, part, concurrency, direct, start) for part in share]
             await asyncio.to_thread(start.wait)
-            began = time.perf_counter()
+            began, server_cpu = time.perf_counter(), postgres_cpu_seconds(platform.server_pid)
             results = [await asyncio.wrap_future(future) for future in futures]
             elapsed = time.perf_counter() - began
-        latencies = [value for part, _ in results for value in part]
-        failures = sum(failed for _, failed in results)
-        await report(platform.sessions, count, len(sends), elapsed, latencies, failures)
+        server_cpu = postgres_cpu_seconds(platform.server_pid) - server_cpu  # the workers' backends have ended
+        latencies = [value for part, _, _ in results for value in part]
+        failures = sum(failed for _, failed, _ in results)
+        cpu = (sum(spent for _, _, spent in results), server_cpu)
+        await report(platform.sessions, count, len(sends), elapsed, latencies, failures, cpu)
 
 
 async def report(
@@ -185,6 +196,7 @@ async def report(
     elapsed: float,
     latencies: list[float],
     failures: int,
+    cpu: tuple[float, float],
 ) -> None:
     async with sessions() as session:
         paid = await session.scalar(text("SELECT count(*) FROM payment_orders WHERE status = 'PAID'"))
@@ -211,6 +223,9 @@ async def report(
     print(
         f"latency p50 / p99     {statistics.median(latencies) * 1000:.1f} / {percentile(latencies, 0.99) * 1000:.1f} ms"
     )
+    app_cpu, server_cpu = cpu
+    print(f"CPU per order         {app_cpu / count * 1000:.2f} ms in the API processes (client included), "
+          f"{server_cpu / count * 1000:.2f} ms in PostgreSQL")  # fmt: skip
     print(f"orders PAID           {confirmations} of {count}")
     print(f"deliveries stored     {stored} (one per provider transaction)")
     print(f"double credits        {int(extra_credits or 0) + int(paid_twice or 0)}   (must be 0)")

@@ -55,6 +55,34 @@ class EmbeddedServer:
             query={"host": str(self.socket_dir), "port": str(self.port)},
         )
 
+    def stop(self, timeout_seconds: float = 30.0) -> None:
+        """Fast shutdown, waited for: for a throw-away server whose directory is about to be
+        removed (the library's own stop at exit needs the directory, and leaves the server running
+        without it)."""
+        try:
+            os.kill(self.pid, signal.SIGINT)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if not _alive(self.pid):
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"embedded PostgreSQL (pid {self.pid}) did not stop within {timeout_seconds} s")
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs; a zombie (exited, not yet reaped by its parent) does not."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
 
 def start_embedded_server(data_dir: Path, *, stop_with_process: bool = False) -> EmbeddedServer:
     """Start (or reuse) the server in ``data_dir/pgdata``.

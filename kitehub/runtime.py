@@ -23,6 +23,7 @@ from kitehub.errors import KiteHubError
 from kitehub.jobs import JobRuntime, create_job_app, run_worker
 from kitehub.logs import get_logger
 from kitehub.platform.accounts.services import bootstrap_admin
+from kitehub.platform.payments.settlement_batch import SettlementBatcher
 from kitehub.provisioning.router import TenantRouter
 from kitehub.provisioning.servers import harden_server, register_default_server
 from kitehub.provisioning.vault import Vault
@@ -50,8 +51,10 @@ def lifespan(settings: Settings, *, with_worker: bool) -> Any:
             max_engines=settings.router_max_engines,
             pool_size=settings.tenant_pool_size,
         )
+        settlement = SettlementBatcher(sessions)
         app.state.update(settings=settings, platform_engine=engine, platform_sessions=sessions, vault=vault,
-                         tenant_router=router, media_storage=LocalStorage(settings.data_dir / "media"),
+                         tenant_router=router, settlement=settlement,
+                         media_storage=LocalStorage(settings.data_dir / "media"),
                          guest_session_limits=RateLimiter(GUEST_SESSIONS_PER_MINUTE),
                          guest_event_limits=RateLimiter(GUEST_EVENTS_PER_MINUTE))  # fmt: skip
         worker: asyncio.Task[None] | None = None
@@ -68,6 +71,7 @@ def lifespan(settings: Settings, *, with_worker: bool) -> Any:
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
+            await settlement.close()
             await router.close()
             await engine.dispose()
 

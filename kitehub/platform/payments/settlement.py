@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -100,25 +101,31 @@ def _statements() -> tuple[Any, Any]:
     return record, outcome
 
 
-_RECORD, _OUTCOME = _statements()
+RECORD, OUTCOME = _statements()  # shared with settlement_batch
 
 
-# the orders a content names, each with its subscription, both locked until the payment is written
-def _orders_by_code(order_type: PaymentOrderType, *, of_instance: bool) -> Any:
-    """The orders a content names, each with its subscription, both locked until the payment is
-    written. The platform's account pays subscriptions; a school's account, its enrollments only."""
+def orders_by_code(order_type: PaymentOrderType | None, *, of_instance: bool) -> Any:
+    """The orders a content names (``codes``), each with its subscription, both locked until the
+    payment is written. The platform's account pays subscriptions; a school's account, its
+    enrollments only; ``None``: every type (a batch of both, sorted out by the caller).
+
+    Rows are locked in (instance, order code) order, the same in every transaction that locks
+    several, so two of them never wait for each other in a circle.
+    """
     query = (
         select(PaymentOrder, Subscription)
         .join(Subscription, Subscription.instance_id == PaymentOrder.instance_id)
-        .where(PaymentOrder.order_code.in_(bindparam("codes", expanding=True)), PaymentOrder.type == order_type)
-        .order_by(PaymentOrder.order_code)
+        .where(PaymentOrder.order_code.in_(bindparam("codes", expanding=True)))
+        .order_by(PaymentOrder.instance_id, PaymentOrder.order_code)
         .with_for_update()
     )
+    if order_type is not None:
+        query = query.where(PaymentOrder.type == order_type)
     return query.where(PaymentOrder.instance_id == bindparam("instance_id")) if of_instance else query
 
 
-_PLATFORM_ORDERS = _orders_by_code(PaymentOrderType.SUBSCRIPTION, of_instance=False)
-_SCHOOL_ORDERS = _orders_by_code(PaymentOrderType.ENROLLMENT, of_instance=True)
+_PLATFORM_ORDERS = orders_by_code(PaymentOrderType.SUBSCRIPTION, of_instance=False)
+_SCHOOL_ORDERS = orders_by_code(PaymentOrderType.ENROLLMENT, of_instance=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,26 +137,34 @@ class Outcome:
     order_id: uuid.UUID | None = None
 
 
+def record_parameters(transaction_id: uuid.UUID, delivery: Delivery, instance_id: uuid.UUID | None) -> dict[str, Any]:
+    """The row ``RECORD`` inserts for ``delivery``."""
+    return {
+        "id": transaction_id,
+        "provider": delivery.provider,
+        "provider_transaction_id": delivery.transaction_id,
+        "direction": delivery.direction,
+        "amount": delivery.amount,
+        "content": delivery.content,
+        "account_number": delivery.account_number,
+        "reference_code": delivery.reference,
+        "transaction_at": delivery.transaction_at,
+        "raw_payload": delivery.raw,
+        "instance_id": instance_id,
+    }
+
+
+def outcome_parameters(transaction_id: uuid.UUID, outcome: Outcome) -> dict[str, Any]:
+    """What ``OUTCOME`` writes on the delivery's row once it is settled."""
+    return {"transaction_id": transaction_id, "status": outcome.status, "review_reason": outcome.reason,
+            "payment_order_id": outcome.order_id}  # fmt: skip
+
+
 async def record_delivery(
     session: AsyncSession, delivery: Delivery, instance_id: uuid.UUID | None = None
 ) -> uuid.UUID | None:
     """The new row's id, or None when this provider transaction was recorded before (a retry)."""
-    recorded: uuid.UUID | None = await session.scalar(
-        _RECORD,
-        {
-            "id": uuid.uuid4(),
-            "provider": delivery.provider,
-            "provider_transaction_id": delivery.transaction_id,
-            "direction": delivery.direction,
-            "amount": delivery.amount,
-            "content": delivery.content,
-            "account_number": delivery.account_number,
-            "reference_code": delivery.reference,
-            "transaction_at": delivery.transaction_at,
-            "raw_payload": delivery.raw,
-            "instance_id": instance_id,
-        },
-    )
+    recorded: uuid.UUID | None = await session.scalar(RECORD, record_parameters(uuid.uuid4(), delivery, instance_id))
     return recorded
 
 
@@ -169,16 +184,22 @@ async def receive(
     if transaction_id is None:
         return None
     outcome = await settle(session, transaction_id, delivery, account=account, now=now, instance_id=instance_id)
-    await session.execute(
-        _OUTCOME,
-        {"transaction_id": transaction_id, "status": outcome.status, "review_reason": outcome.reason,
-         "payment_order_id": outcome.order_id},
-    )  # fmt: skip
+    await session.execute(OUTCOME, outcome_parameters(transaction_id, outcome))
     return outcome
 
 
 def _review(reason: str, order: PaymentOrder | None = None) -> Outcome:
     return Outcome(T.NEEDS_REVIEW, reason, order.id if order is not None else None)
+
+
+def screen(delivery: Delivery, account: ReceivingAccount | None) -> Outcome | list[str]:
+    """The outcome of a delivery that can pay no order whatever the orders say; otherwise the
+    order codes its content names (to be looked up and locked)."""
+    if delivery.direction is not TransferDirection.IN:
+        return Outcome(T.IGNORED, "money going out pays no order")
+    if account is not None and delivery.account_number not in (None, "", account.account_number):
+        return _review(f"credited to account {delivery.account_number}, not the one this webhook is for")
+    return order_codes_in(delivery.content)
 
 
 async def settle(
@@ -191,15 +212,27 @@ async def settle(
     instance_id: uuid.UUID | None = None,
 ) -> Outcome:
     """Decide what a new delivery means, in the delivering transaction."""
-    if delivery.direction is not TransferDirection.IN:
-        return Outcome(T.IGNORED, "money going out pays no order")
-    if account is not None and delivery.account_number not in (None, "", account.account_number):
-        return _review(f"credited to account {delivery.account_number}, not the one this webhook is for")
-    codes = order_codes_in(delivery.content)
+    screened = screen(delivery, account)
+    if isinstance(screened, Outcome):
+        return screened
     lookup = _PLATFORM_ORDERS if instance_id is None else _SCHOOL_ORDERS
-    parameters = {"codes": codes, "instance_id": instance_id}
-    rows = (await session.execute(lookup, parameters)).all() if codes else []
-    orders = [row[0] for row in rows]
+    parameters = {"codes": screened, "instance_id": instance_id}
+    rows = (await session.execute(lookup, parameters)).all() if screened else []
+    named = sorted(((row[0], row[1]) for row in rows), key=lambda row: row[0].order_code)
+    return await settle_with(session, transaction_id, delivery, named, now=now)
+
+
+async def settle_with(
+    session: AsyncSession,
+    transaction_id: uuid.UUID,
+    delivery: Delivery,
+    orders_named: Sequence[tuple[PaymentOrder, Subscription]],
+    *,
+    now: datetime,
+) -> Outcome:
+    """Settle a new delivery against the orders its content names that its account may pay,
+    each with its subscription, locked by the caller and ordered by order code."""
+    orders = [order for order, _ in orders_named]
     if not orders:
         return _review("no payment order code in the transfer content")
     if len(orders) > 1:
@@ -215,7 +248,7 @@ async def settle(
         return _review(f"the enrollment of order {order.order_code} was paid by another order", order)
     try:
         await pay_order(session, order, paid_by=(transaction_id, delivery.amount), actor_id=None, now=now,
-                        reference=delivery.reference, subscription=rows[0][1])  # fmt: skip
+                        reference=delivery.reference, subscription=orders_named[0][1])  # fmt: skip
     except PaymentNotApplicableError as exc:  # raised before anything changed
         return _review(exc.detail, order)
     return Outcome(T.MATCHED, None, order.id)

@@ -1,9 +1,13 @@
-"""``/api/v1/webhooks``: bank-monitoring services report transfers to the platform's account."""
+"""``/api/v1/webhooks``: bank-monitoring services report transfers to the platform's account.
+
+Deliveries are settled by the process's ``SettlementBatcher`` (``state.settlement``): the answer
+comes once the delivery is stored and settled, in a transaction shared with the deliveries that
+arrived at the same moment.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, post
@@ -16,7 +20,7 @@ from kitehub.platform.payments.enrollment_orders import school_account
 from kitehub.platform.payments.instance_webhooks import instance_for_webhook
 from kitehub.platform.payments.orders import configured_account
 from kitehub.platform.payments.schemas import WebhookAck
-from kitehub.platform.payments.settlement import receive
+from kitehub.platform.payments.settlement_batch import Received, SettlementBatcher
 from kitehub.platform.payments.webhooks import casso_delivery, check_casso_signature, check_sepay_key, sepay_delivery
 
 
@@ -28,28 +32,22 @@ class WebhookController(Controller):
     async def sepay(
         self,
         data: JSONBody[dict[str, Any]],
-        platform_session: NamedDependency[AsyncSession],
         state: State,
         authorization: Annotated[str | None, HeaderParameter(name="Authorization", required=False)] = None,
     ) -> WebhookAck:
         check_sepay_key(authorization, state.settings.bank_webhook_api_key)
-        await receive(
-            platform_session, sepay_delivery(data), account=configured_account(state.settings), now=datetime.now(UTC)
-        )
+        await settlement(state).receive(Received(sepay_delivery(data), configured_account(state.settings)))
         return WebhookAck()
 
     @post("/casso", status_code=200, summary="Casso v2: a transfer seen on the platform's account")
     async def casso(
         self,
         data: JSONBody[dict[str, Any]],
-        platform_session: NamedDependency[AsyncSession],
         state: State,
         signature: Annotated[str | None, HeaderParameter(name="X-Casso-Signature", required=False)] = None,
     ) -> WebhookAck:
         check_casso_signature(signature, data, state.settings.casso_webhook_secret)
-        await receive(
-            platform_session, casso_delivery(data), account=configured_account(state.settings), now=datetime.now(UTC)
-        )
+        await settlement(state).receive(Received(casso_delivery(data), configured_account(state.settings)))
         return WebhookAck()
 
     @post("/sepay/instances/{instance_id:uuid}", status_code=200,
@@ -59,10 +57,15 @@ class WebhookController(Controller):
         instance_id: FromPath[uuid.UUID],
         data: JSONBody[dict[str, Any]],
         platform_session: NamedDependency[AsyncSession],
+        state: State,
         authorization: Annotated[str | None, HeaderParameter(name="Authorization", required=False)] = None,
     ) -> WebhookAck:
         instance = await instance_for_webhook(platform_session, instance_id, authorization)
         account = school_account(instance) if instance.bank_account_number else None
-        await receive(platform_session, sepay_delivery(data), account=account, now=datetime.now(UTC),
-                      instance_id=instance.id)  # fmt: skip
+        await settlement(state).receive(Received(sepay_delivery(data), account, instance_id=instance.id))
         return WebhookAck()
+
+
+def settlement(state: State) -> SettlementBatcher:
+    batcher: SettlementBatcher = state.settlement
+    return batcher

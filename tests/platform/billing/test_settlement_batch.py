@@ -1,0 +1,125 @@
+"""Group commit of bank deliveries: a batch settles as if its deliveries came one after another,
+concurrent deliveries share transactions, and a delivery that breaks its batch fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kitehub.platform.payments.models import BankTransactionStatus
+from kitehub.platform.payments.orders import configured_account
+from kitehub.platform.payments.settlement import Outcome
+from kitehub.platform.payments.settlement_batch import Received, SettlementBatcher, receive_batch
+from kitehub.platform.payments.webhooks import sepay_delivery
+from kitehub.settings import Settings
+from tests.platform.billing.support import fetch, order, owner_instance, send_sepay, sepay_body
+
+Client = AsyncTestClient[Any]
+T = BankTransactionStatus
+
+
+async def test_a_batch_settles_as_if_one_delivery_came_after_another(
+    client: Client, settings: Settings, platform_sessions: async_sessionmaker[AsyncSession], platform_url: URL
+) -> None:
+    headers, instance_id = await owner_instance(client)
+    created = await order(client, headers, instance_id)
+    stored_before = sepay_body("chuyen tien", 10_000)
+    await send_sepay(client, stored_before)
+    payment = sepay_body(created["transfer_content"], created["amount"])
+    second_transfer = sepay_body(created["transfer_content"], created["amount"])
+    school_copy = sepay_body(created["transfer_content"], created["amount"])  # to a school's account
+    account = configured_account(settings)
+    batch = [
+        Received(sepay_delivery(payment), account),
+        Received(sepay_delivery(payment), account),  # a copy in the same batch
+        Received(sepay_delivery(second_transfer), account),
+        Received(sepay_delivery(school_copy), None, instance_id=uuid.UUID(instance_id)),
+        Received(sepay_delivery(sepay_body("rut tien", 5_000, transferType="out")), account),
+        Received(sepay_delivery(stored_before), account),  # a copy of a delivery stored earlier
+    ]
+
+    async with platform_sessions() as session, session.begin():
+        outcomes = await receive_batch(session, batch, now=datetime.now(UTC))
+
+    assert [outcome.status if outcome else None for outcome in outcomes] == [
+        T.MATCHED, None, T.NEEDS_REVIEW, T.NEEDS_REVIEW, T.IGNORED, None,
+    ]  # fmt: skip
+    assert outcomes[2] is not None and "PAID" in (outcomes[2].reason or "")
+    assert outcomes[3] is not None and "no payment order code" in (outcomes[3].reason or "")  # not its order
+    rows = await fetch(platform_url, "SELECT provider_transaction_id AS id, status FROM bank_transactions")
+    assert sorted((row["id"], row["status"]) for row in rows) == sorted([
+        (str(stored_before["id"]), "needs_review"), (str(payment["id"]), "matched"),
+        (str(second_transfer["id"]), "needs_review"), (str(school_copy["id"]), "needs_review"),
+        (str(batch[4].delivery.transaction_id), "ignored"),
+    ])  # fmt: skip
+    assert (await client.get(f"/api/v1/payment-orders/{created['order_code']}", headers=headers)).json()[
+        "status"
+    ] == "PAID"
+    history = await fetch(
+        platform_url,
+        "SELECT h.event FROM subscription_history h JOIN subscriptions s ON s.id = h.subscription_id"
+        " WHERE s.instance_id = $1 ORDER BY h.id",
+        uuid.UUID(instance_id),
+    )
+    assert [row["event"] for row in history] == ["created", "activated"]  # paid once
+
+
+async def test_concurrent_deliveries_share_transactions_and_each_gets_its_answer(
+    settings: Settings, platform_sessions: async_sessionmaker[AsyncSession], platform_url: URL
+) -> None:
+    batcher = SettlementBatcher(platform_sessions)
+    bodies = [sepay_body(f"chuyen tien {n}", 1_000 + n) for n in range(30)]
+    account = configured_account(settings)
+
+    outcomes = await asyncio.gather(*(batcher.receive(Received(sepay_delivery(b), account)) for b in bodies))
+    await batcher.close()
+
+    assert all(outcome is not None and outcome.status is T.NEEDS_REVIEW for outcome in outcomes)
+    assert batcher.batches < len(bodies)  # several deliveries per transaction
+    rows = await fetch(platform_url, "SELECT amount FROM bank_transactions")
+    assert sorted(row["amount"] for row in rows) == [1_000 + n for n in range(30)]
+
+
+async def test_a_delivery_the_database_refuses_fails_alone(
+    settings: Settings, platform_sessions: async_sessionmaker[AsyncSession], platform_url: URL
+) -> None:
+    batcher = SettlementBatcher(platform_sessions)
+    account = configured_account(settings)
+    good = [sepay_body(f"hoc phi {n}", 2_000 + n) for n in range(5)]
+    bad = sepay_body("hoc phi", 9_999, note="\u0000")  # jsonb cannot hold a NUL character
+
+    results = await asyncio.gather(
+        *(batcher.receive(Received(sepay_delivery(body), account)) for body in [*good[:2], bad, *good[2:]]),
+        return_exceptions=True,
+    )
+    await batcher.close()
+
+    assert isinstance(results[2], DBAPIError)
+    others = [result for n, result in enumerate(results) if n != 2]
+    assert all(isinstance(result, Outcome) and result.status is T.NEEDS_REVIEW for result in others)
+    rows = await fetch(platform_url, "SELECT amount FROM bank_transactions")
+    assert sorted(row["amount"] for row in rows) == [2_000 + n for n in range(5)]
+
+
+async def test_closing_answers_every_waiting_delivery(
+    settings: Settings, platform_sessions: async_sessionmaker[AsyncSession], platform_url: URL
+) -> None:
+    batcher = SettlementBatcher(platform_sessions, max_batch=2)
+    account = configured_account(settings)
+    waiting = [
+        asyncio.ensure_future(batcher.receive(Received(sepay_delivery(sepay_body("x", 3_000 + n)), account)))
+        for n in range(7)
+    ]
+    await asyncio.sleep(0)  # every delivery handed over
+
+    await batcher.close()
+
+    assert len(await fetch(platform_url, "SELECT 1 FROM bank_transactions")) == 7  # stored before close returned
+    assert all(outcome is not None for outcome in await asyncio.gather(*waiting))
