@@ -15,6 +15,7 @@ from sqlalchemy import String, Table, Text, Uuid, bindparam, func, insert, liter
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from kitehub.deferred_writes import deferred_writes
 from kitehub.errors import ConflictError
 from kitehub.platform.payments.models import PaymentOrder, PaymentOrderEvent, PaymentOrderStatus
 
@@ -69,7 +70,7 @@ def transition(
     )
 
 
-def _pay_statement() -> Any:
+def _pay_statement(*, returning: bool) -> Any:
     """Built once: constructing a statement costs more CPU than running it (the hot path)."""
     table, events = cast(Table, PaymentOrder.__table__), cast(Table, PaymentOrderEvent.__table__)
     paid = (
@@ -95,10 +96,22 @@ def _pay_statement() -> Any:
         bindparam("bank_transaction_id", type_=Uuid),
         bindparam("reason", type_=Text),
     )
-    return insert(events).from_select(columns, source).returning(events.c.id)
+    statement = insert(events).from_select(columns, source)
+    return statement.returning(events.c.id) if returning else statement
 
 
-_PAY_STATEMENT = _pay_statement()
+_PAY_STATEMENT = _pay_statement(returning=True)
+_PAY_DEFERRED = _pay_statement(returning=False)  # sent with a batch's other payments (executemany)
+
+
+async def _each_paid(session: AsyncSession, order_ids: list[uuid.UUID]) -> None:
+    """After a batch's deferred payments: each order got its PAID event (an order is paid once)."""
+    events = cast(Table, PaymentOrderEvent.__table__)
+    paid = await session.scalar(
+        select(func.count()).where(events.c.payment_order_id.in_(order_ids), events.c.to_status == P.PAID.value)
+    )
+    if paid != len(set(order_ids)):  # cannot happen under the caller's locks; never pay on a guess
+        raise OrderStateError("a payment order changed while a batch of payments was being written")
 
 
 async def write_paid(
@@ -116,24 +129,26 @@ async def write_paid(
     """PENDING (or, for an admin, EXPIRED/CANCELLED) -> PAID and its event, in one statement.
 
     The payment hot path: the order is locked by the caller; the loaded object is updated
-    without being marked dirty.
+    without being marked dirty. In a batch (``deferring``), the statement is sent with the
+    batch's other payments.
     """
     current = order.status
     checked_target(order, P.PAID, admin_override=admin_override)
     values = {"status": P.PAID, "paid_at": paid_at, "paid_reference": reference, "amount_received": amount_received}
-    inserted = await session.execute(
-        _PAY_STATEMENT,
-        {
-            **values,
-            "order_id": order.id,
-            "current_status": current,
-            "from_status_text": current.value,
-            "actor_id": actor_id,
-            "bank_transaction_id": bank_transaction_id,
-            "reason": reason,
-        },
-    )
-    if inserted.first() is None:  # cannot happen under the caller's lock; never pay on a guess
+    parameters = {
+        **values,
+        "order_id": order.id,
+        "current_status": current,
+        "from_status_text": current.value,
+        "actor_id": actor_id,
+        "bank_transaction_id": bank_transaction_id,
+        "reason": reason,
+    }
+    if (batch := deferred_writes(session)) is not None:
+        batch.add(_PAY_DEFERRED, parameters, row=("payment_orders", order.id))
+        batch.check(_each_paid, order.id)
+    elif (await session.execute(_PAY_STATEMENT, parameters)).first() is None:
+        # cannot happen under the caller's lock; never pay on a guess
         raise OrderStateError(f"payment order {order.order_code} changed while it was being paid")
     for name, value in {**values, "version": order.version + 1}.items():
         set_committed_value(order, name, value)

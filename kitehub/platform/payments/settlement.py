@@ -20,6 +20,7 @@ from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.deferred_writes import flush_deferred
 from kitehub.platform.payments.enrollment_orders import schedule_activation
 from kitehub.platform.payments.models import (
     BankProvider,
@@ -255,6 +256,7 @@ async def settle_with(
 
 
 async def _enrollment_paid_already(session: AsyncSession, order: PaymentOrder) -> bool:
+    await flush_deferred(session)  # another order of this enrollment may be paid earlier in the batch
     paid = await session.scalar(
         select(PaymentOrder.id).where(
             PaymentOrder.enrollment_id == order.enrollment_id,

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kitehub.deferred_writes import deferring
 from kitehub.logs import get_logger
 from kitehub.platform.payments.models import PaymentOrder, PaymentOrderType
 from kitehub.platform.payments.orders import ReceivingAccount
@@ -77,13 +78,14 @@ async def receive_batch(session: AsyncSession, batch: Sequence[Received], *, now
         rows = await session.execute(_ANY_ORDERS, {"codes": codes})
         named = {row[0].order_code: (row[0], row[1]) for row in rows}
     outcomes: list[Outcome | None] = [None] * len(batch)
-    for n, found in screened.items():
-        if isinstance(found, Outcome):
-            outcomes[n] = found
-            continue
-        item = batch[n]
-        payable = [named[code] for code in sorted(found) if code in named and item.may_pay(named[code][0])]
-        outcomes[n] = await settle_with(session, ids[n], item.delivery, payable, now=now)
+    async with deferring(session):  # the payments' statements go together, after the rules ran for each
+        for n, found in screened.items():
+            if isinstance(found, Outcome):
+                outcomes[n] = found
+                continue
+            item = batch[n]
+            payable = [named[code] for code in sorted(found) if code in named and item.may_pay(named[code][0])]
+            outcomes[n] = await settle_with(session, ids[n], item.delivery, payable, now=now)
     settled = [outcome_parameters(ids[n], outcome) for n, outcome in enumerate(outcomes) if outcome is not None]
     if settled:
         await session.execute(OUTCOME, settled)

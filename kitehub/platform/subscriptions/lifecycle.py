@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from kitehub.deferred_writes import deferred_writes
 from kitehub.errors import ConflictError
 from kitehub.platform.subscriptions.models import Subscription, SubscriptionHistory, SubscriptionStatus
 
@@ -148,20 +149,22 @@ async def write_change(
     unknown = [name for name in values if not hasattr(Subscription, name)]
     if unknown:
         raise AttributeError(f"a subscription has no {unknown!r}")
-    await session.execute(
-        _change_statement(tuple(sorted(values))),
-        {
-            **values,
-            "subscription_id": subscription.id,
-            "event": planned.event,
-            "from_status_text": subscription.status.value,
-            "to_status_text": target.value,
-            "from_tier_code": subscription.tier_code,
-            "actor_id": actor_id,
-            "reason": planned.reason,
-            "payment_order_id": payment_order_id,
-            "details": planned.details,
-        },
-    )
+    statement = _change_statement(tuple(sorted(values)))
+    parameters = {
+        **values,
+        "subscription_id": subscription.id,
+        "event": planned.event,
+        "from_status_text": subscription.status.value,
+        "to_status_text": target.value,
+        "from_tier_code": subscription.tier_code,
+        "actor_id": actor_id,
+        "reason": planned.reason,
+        "payment_order_id": payment_order_id,
+        "details": planned.details,
+    }
+    if (batch := deferred_writes(session)) is not None:
+        batch.add(statement, parameters, row=("subscriptions", subscription.id))  # sent with the batch's others
+    else:
+        await session.execute(statement, parameters)
     for name, value in {**values, "version": subscription.version + 1}.items():
         set_committed_value(subscription, name, value)

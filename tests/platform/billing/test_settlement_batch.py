@@ -51,8 +51,9 @@ async def test_a_batch_settles_as_if_one_delivery_came_after_another(
     assert [outcome.status if outcome else None for outcome in outcomes] == [
         T.MATCHED, None, T.NEEDS_REVIEW, T.NEEDS_REVIEW, T.IGNORED, None,
     ]  # fmt: skip
-    assert outcomes[2] is not None and "PAID" in (outcomes[2].reason or "")
-    assert outcomes[3] is not None and "no payment order code" in (outcomes[3].reason or "")  # not its order
+    reasons = [outcome.reason if outcome else None for outcome in outcomes]
+    assert "PAID" in (reasons[2] or "")
+    assert "no payment order code" in (reasons[3] or "")  # a school's account pays no platform order
     rows = await fetch(platform_url, "SELECT provider_transaction_id AS id, status FROM bank_transactions")
     assert sorted((row["id"], row["status"]) for row in rows) == sorted([
         (str(stored_before["id"]), "needs_review"), (str(payment["id"]), "matched"),
@@ -123,3 +124,35 @@ async def test_closing_answers_every_waiting_delivery(
 
     assert len(await fetch(platform_url, "SELECT 1 FROM bank_transactions")) == 7  # stored before close returned
     assert all(outcome is not None for outcome in await asyncio.gather(*waiting))
+
+
+async def test_two_payments_for_one_subscription_in_a_batch_both_count_in_order(
+    client: Client, settings: Settings, platform_sessions: async_sessionmaker[AsyncSession], platform_url: URL
+) -> None:
+    headers, instance_id = await owner_instance(client)
+    first = await order(client, headers, instance_id, months=1)
+    second = await order(client, headers, instance_id, months=2)
+    account = configured_account(settings)
+    batch = [
+        Received(sepay_delivery(sepay_body(first["transfer_content"], first["amount"])), account),
+        Received(sepay_delivery(sepay_body(second["transfer_content"], second["amount"])), account),
+    ]
+
+    async with platform_sessions() as session, session.begin():
+        outcomes = await receive_batch(session, batch, now=datetime.now(UTC))
+
+    assert [outcome.status if outcome else None for outcome in outcomes] == [T.MATCHED, T.MATCHED]
+    subscription = (await client.get(f"/api/v1/instances/{instance_id}/subscription", headers=headers)).json()
+    start = datetime.fromisoformat(subscription["current_period_start"])
+    end = datetime.fromisoformat(subscription["current_period_end"])
+    assert subscription["status"] == "ACTIVE"
+    assert 88 <= (end - start).days <= 93  # one month, then two more from its end
+    history = await fetch(
+        platform_url,
+        "SELECT h.event, h.from_status, h.to_status FROM subscription_history h"
+        " JOIN subscriptions s ON s.id = h.subscription_id WHERE s.instance_id = $1 ORDER BY h.id",
+        uuid.UUID(instance_id),
+    )
+    assert [(row["event"], row["from_status"], row["to_status"]) for row in history][1:] == [
+        ("activated", "TRIAL", "ACTIVE"), ("renewed", "ACTIVE", "ACTIVE"),
+    ]  # fmt: skip
