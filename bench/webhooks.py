@@ -4,10 +4,11 @@ Runs on a throw-away embedded PostgreSQL. N instances each get one PENDING subsc
 every transfer is delivered ``--copies`` times (SePay retries up to 7 times; copies of one
 transfer land in different API processes at the same moment), shuffled, through ``--processes``
 API processes (like uvicorn workers), each with the real Litestar app and an in-process client
-(ASGI, no sockets: the client's CPU is counted against the server's). ``--direct`` calls the
-settlement service as the webhook handler does, without the HTTP layer. Prints:
+(ASGI, no sockets: the client's CPU is counted against the server's). ``--direct`` hands the
+deliveries to the settlement batcher as the webhook handler does, without the HTTP layer. Prints:
 - confirmations/s: orders confirmed (PAID) per second, the issue's target (>= 500 on 2 cores);
 - deliveries/s: bank deliveries answered per second, repeats included, and p50/p99 latency of one;
+- CPU per order: in the API processes (their client included) and in PostgreSQL, while sending;
 - double credits: subscription extensions or PAID events beyond one per order (must be 0), plus
   checks that every order is PAID and every provider transaction is stored once.
 
