@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from kitehub.db import normalise_url
-from kitehub.embedded_pg import EmbeddedServer
+from kitehub.embedded_pg import EmbeddedServer, shared_buffers_mb
 from tests.cli_support import clean_env, run_kitehub
 
 
@@ -35,3 +35,14 @@ def test_urls_name_the_socket_and_use_asyncpg(embedded_server: EmbeddedServer | 
     assert url.drivername == "postgresql+asyncpg"
     assert normalise_url(url.set(drivername="postgresql")) == url
     assert url.query["host"] == str(embedded_server.socket_dir)
+
+
+async def test_the_server_runs_with_kitehubs_settings(embedded_server: EmbeddedServer | None) -> None:
+    if embedded_server is None:
+        pytest.skip("tests run against an external PostgreSQL server")
+    conn = await asyncpg.connect(dsn=str(embedded_server.url("postgres").set(drivername="postgresql")))
+    try:
+        pages = await conn.fetchval("SELECT setting::int FROM pg_settings WHERE name = 'shared_buffers'")
+    finally:
+        await conn.close()
+    assert pages * 8 // 1024 == shared_buffers_mb()  # in 8 kB pages; set at the first start
