@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -49,10 +49,16 @@ class EngineCacheStats:
     waits: int = 0
 
 
+async def close_engine(engine: AsyncEngine) -> None:
+    await engine.dispose()
+
+
 @dataclass
 class EngineCache:
     max_engines: int
     acquire_timeout_seconds: float = DEFAULT_ACQUIRE_TIMEOUT_SECONDS
+    # closes an evicted engine's connections (``TenantEngines.retire`` also keeps it for reuse)
+    retire: Callable[[AsyncEngine], Awaitable[None]] = close_engine
     _entries: OrderedDict[uuid.UUID, _Entry] = field(default_factory=OrderedDict)
     _disposing: int = 0  # evicted engines whose connections are still being closed
     _cleaners: set[asyncio.Task[None]] = field(default_factory=set)
@@ -153,7 +159,7 @@ class EngineCache:
     async def _dispose(self, engines: list[AsyncEngine]) -> None:
         for engine in engines:
             try:
-                await engine.dispose()
+                await self.retire(engine)
             finally:
                 async with self._changed:
                     self._disposing -= 1

@@ -41,7 +41,7 @@ from kitehub.provisioning.resolution import (
     lookup_key,
 )
 from kitehub.provisioning.servers import server_url
-from kitehub.provisioning.tenant_dialect import create_tenant_engine
+from kitehub.provisioning.tenant_engines import TenantEngines
 from kitehub.provisioning.vault import Vault, VaultError
 
 APPLICATION_NAME = "kitehub-router"
@@ -62,9 +62,14 @@ class TenantRouter:
     ) -> None:
         self._vault = vault
         self._base_domain = base_domain
-        self._pool_size = pool_size
         self.resolutions = ResolutionCache(platform_sessions, resolution_ttl_seconds)
-        self.engines = EngineCache(max_engines)
+        self.builder = TenantEngines(
+            pool_size=pool_size,
+            pool_timeout=30,
+            pool_recycle=1800,
+            connect_args={"server_settings": {"application_name": APPLICATION_NAME}},
+        )
+        self.engines = EngineCache(max_engines, retire=self.builder.retire)
         self._listener: asyncpg.Connection | None = None
         self._listen_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
@@ -101,6 +106,7 @@ class TenantRouter:
         if self._listener is not None:
             await self._listener.close()
         await self.engines.close()
+        await self.builder.close()
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
         table, _, raw_id = str(payload).partition(":")
@@ -192,17 +198,12 @@ class TenantRouter:
             password=password,
             database=tenant.database_name,
         )
-        return create_tenant_engine(
-            url,
-            pool_size=self._pool_size,
-            pool_timeout=30,
-            pool_recycle=1800,
-            connect_args={"server_settings": {"application_name": APPLICATION_NAME}},
-        )
+        return self.builder.build(url)
 
     def stats(self) -> dict[str, Any]:
         return {
             **asdict(self.engines.stats()),
+            "engines_reused": self.builder.reused,
             "resolution_hits": self.resolutions.hits,
             "resolution_misses": self.resolutions.misses,
         }
