@@ -1,7 +1,8 @@
 """Tenant engines that share what every tenant database on one server has in common.
 
-The router makes a new engine for every tenant it has not cached, and under churn (more tenants
-than cached engines) that is every request. Two costs of a new SQLAlchemy engine are the same for
+The router lends an engine to every tenant it has not cached (a new one, or a retired one of the
+same server: ``tenant_engines``), and under churn (more tenants than cached engines) that is every
+request. Two costs of a new SQLAlchemy engine are the same for
 every tenant database on a server, so they are paid once per server instead:
 
 - initialising the dialect on the first connection (server version, default schema, isolation
