@@ -71,9 +71,13 @@ def lifespan(settings: Settings, *, with_worker: bool) -> Any:
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
-            await settlement.close()
-            await router.close()
-            await engine.dispose()
+            try:
+                await settlement.close()
+            finally:
+                try:
+                    await router.close()
+                finally:
+                    await engine.dispose()
 
     return run
 

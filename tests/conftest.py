@@ -34,6 +34,7 @@ from kitehub.provisioning.provisioner import Provisioner
 from kitehub.provisioning.servers import harden_server, register_default_server
 from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings, generate_encryption_key, get_settings, load_settings
+from tests.client import ConcurrentTestClient
 from tests.support import connect, create_database, drop_database
 
 TEST_DATABASE_URL_VARIABLE = "KITEHUB_TEST_DATABASE_URL"
@@ -120,7 +121,7 @@ def settings(tmp_path: Path, platform_url: URL) -> Settings:
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     """An httpx AsyncClient on the ASGI app, lifespan included."""
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
+    async with ConcurrentTestClient(create_app(settings)) as test_client:
         yield test_client
 
 
@@ -215,7 +216,7 @@ def bearer(settings: Settings, account_id: uuid.UUID, role: str = "owner") -> di
 @pytest.fixture
 async def worker_client(settings: Settings, platform_url: URL, server_url: URL) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     """The app with its job worker, as ``kitehub serve`` runs it; tenant databases dropped after."""
-    async with AsyncTestClient(app=create_app(settings, with_worker=True)) as test_client:
+    async with ConcurrentTestClient(create_app(settings, with_worker=True)) as test_client:
         yield test_client
     async with connect(platform_url) as platform:
         names = [row["database_name"] for row in await platform.fetch("SELECT database_name FROM instances")]

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kitehub.app import create_app
 from kitehub.settings import Settings
+from tests.client import ConcurrentTestClient
 from tests.conftest import TenantFactory, bearer
 from tests.platform.api import admin_headers
 
@@ -36,7 +37,7 @@ async def _staff(client: Client, tenant: Any, owner: dict[str, str], role: str, 
 async def test_staff_log_in_to_their_instance_and_act_by_role(make_tenant: TenantFactory, settings: Settings) -> None:
     school = await make_tenant()
     owner = bearer(settings, school.owner_id)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         teacher = await _staff(client, school, owner, "teacher", "thay.minh@truong.vn")
 
         reads = await client.get("/tenant/v1/courses", headers=_on(school, teacher))
@@ -57,7 +58,7 @@ async def test_staff_log_in_to_their_instance_and_act_by_role(make_tenant: Tenan
 
 async def test_a_token_of_one_instance_is_refused_on_another(make_tenant: TenantFactory, settings: Settings) -> None:
     school_a, school_b = await make_tenant(), await make_tenant()
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         staff_a = await _staff(client, school_a, bearer(settings, school_a.owner_id), "staff", "co.lan@a.vn")
 
         on_b = await client.get("/tenant/v1/courses", headers=_on(school_b, staff_a))
@@ -71,7 +72,7 @@ async def test_a_token_of_one_instance_is_refused_on_another(make_tenant: Tenant
 
 async def test_wrong_passwords_are_refused_then_locked(make_tenant: TenantFactory, settings: Settings) -> None:
     school = await make_tenant()
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         await _staff(client, school, bearer(settings, school.owner_id), "teacher", "co.hoa@truong.vn")
         attempts = [
             await client.post(
@@ -92,7 +93,7 @@ async def test_wrong_passwords_are_refused_then_locked(make_tenant: TenantFactor
 async def test_removed_or_deactivated_staff_are_out_at_once(make_tenant: TenantFactory, settings: Settings) -> None:
     school = await make_tenant()
     owner = bearer(settings, school.owner_id)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         teacher = await _staff(client, school, owner, "teacher", "t1@truong.vn")
         staff = await _staff(client, school, owner, "staff", "s1@truong.vn")
         users = (await client.get("/tenant/v1/users?sort=email", headers=_on(school, owner))).json()["items"]
@@ -114,7 +115,7 @@ async def test_platform_admins_and_strangers_get_no_tenant_data(
     make_tenant: TenantFactory, settings: Settings, platform_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     school = await make_tenant()
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         admin = await admin_headers(client, platform_sessions)
         as_admin = await client.get("/tenant/v1/courses", headers=_on(school, admin))
         anonymous = await client.get("/tenant/v1/courses", headers=_on(school, {}))

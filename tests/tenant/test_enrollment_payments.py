@@ -225,3 +225,21 @@ async def test_platform_admins_cannot_pay_a_school_fee(
     confirmed = await worker_client.post(f"/api/v1/admin/payment-orders/{order['order_code']}/confirm", headers=admin)
 
     assert confirmed.status_code == 409
+
+
+async def test_many_school_deliveries_at_once_are_all_answered(
+    worker_client: AsyncTestClient[Any], settings: Settings, make_tenant: TenantFactory, platform_url: URL
+) -> None:
+    school = await _school_with_bank(worker_client, settings, make_tenant)
+    path = f"/api/v1/webhooks/sepay/instances/{school.tenant.id}"
+    bodies = [sepay_body(f"chuyen khoan {n}", 1_000 + n, accountNumber=SCHOOL_ACCOUNT) for n in range(40)]
+
+    # more than the platform pool's 20 connections: a request must not hold one while its batch waits
+    answers = await asyncio.wait_for(
+        asyncio.gather(*(worker_client.post(path, json=body, headers={"Authorization": f"Apikey {SCHOOL_KEY}"})
+                         for body in bodies)),
+        timeout=20,
+    )  # fmt: skip
+
+    assert [answer.status_code for answer in answers] == [200] * 40
+    assert len(await fetch(platform_url, "SELECT 1 FROM bank_transactions")) == 40

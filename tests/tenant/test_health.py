@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import URL
 
 from kitehub.app import create_app
 from kitehub.settings import Settings
+from tests.client import ConcurrentTestClient
 from tests.conftest import TenantFactory, bearer
 from tests.support import connect
 
 
 async def test_each_host_reaches_its_own_tenant(make_tenant: TenantFactory, settings: Settings) -> None:
     tenants = [await make_tenant() for _ in range(3)]
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         for tenant in tenants:
             response = await client.get(
                 "/tenant/v1/health",
@@ -36,7 +36,7 @@ async def test_each_host_reaches_its_own_tenant(make_tenant: TenantFactory, sett
 async def test_unknown_and_unready_tenants_get_problems(make_tenant: TenantFactory, settings: Settings) -> None:
     waiting = await make_tenant(provision=False)
     host = {"Host": f"{waiting.subdomain}.kitehub.localhost"}
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         unknown = await client.get("/tenant/v1/health", headers={"Host": "nobody.kitehub.localhost"})
         not_ready = await client.get("/tenant/v1/health", headers={**host, **bearer(settings, waiting.owner_id)})
         stranger = await client.get("/tenant/v1/health", headers=host)
@@ -55,7 +55,7 @@ async def test_an_unreachable_tenant_database_is_a_503_not_a_500(
     tenant = await make_tenant()
     async with connect(server_url.set(database="postgres")) as admin:
         await admin.execute(f'DROP DATABASE "{tenant.database_name}" WITH (FORCE)')
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         response = await client.get(
             "/tenant/v1/health",
             headers={"Host": f"{tenant.subdomain}.kitehub.localhost", **bearer(settings, tenant.owner_id)},
@@ -75,7 +75,7 @@ async def test_an_unreachable_tenant_database_is_a_503_not_a_500(
     ],
 )
 async def test_malformed_tenant_names_are_a_404(settings: Settings, headers: dict[str, str]) -> None:
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         response = await client.get("/tenant/v1/health", headers=headers)
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -86,7 +86,7 @@ async def test_tenant_routes_need_the_owners_token(make_tenant: TenantFactory, s
 
     tenant = await make_tenant()
     host = {"Host": f"{tenant.subdomain}.kitehub.localhost"}
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         anonymous = await client.get("/tenant/v1/health", headers=host)
         forged = await client.get("/tenant/v1/health", headers={**host, "Authorization": "Bearer not.a.jwt"})
         stranger = await client.get("/tenant/v1/health", headers={**host, **bearer(settings, uuid.uuid4())})

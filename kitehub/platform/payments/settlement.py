@@ -32,6 +32,7 @@ from kitehub.platform.payments.models import (
     TransferDirection,
 )
 from kitehub.platform.payments.order_lifecycle import transition, write_paid
+from kitehub.platform.payments.order_locks import NamedOrder, lock_named_orders
 from kitehub.platform.payments.orders import ORDER_CODE_PATTERN, ReceivingAccount
 from kitehub.platform.subscriptions.models import Subscription
 from kitehub.platform.subscriptions.services import (
@@ -103,30 +104,6 @@ def _statements() -> tuple[Any, Any]:
 
 
 RECORD, OUTCOME = _statements()  # shared with settlement_batch
-
-
-def orders_by_code(order_type: PaymentOrderType | None, *, of_instance: bool) -> Any:
-    """The orders a content names (``codes``), each with its subscription, both locked until the
-    payment is written. The platform's account pays subscriptions; a school's account, its
-    enrollments only; ``None``: every type (a batch of both, sorted out by the caller).
-
-    Rows are locked in (instance, order code) order, the same in every transaction that locks
-    several, so two of them never wait for each other in a circle.
-    """
-    query = (
-        select(PaymentOrder, Subscription)
-        .join(Subscription, Subscription.instance_id == PaymentOrder.instance_id)
-        .where(PaymentOrder.order_code.in_(bindparam("codes", expanding=True)))
-        .order_by(PaymentOrder.instance_id, PaymentOrder.order_code)
-        .with_for_update()
-    )
-    if order_type is not None:
-        query = query.where(PaymentOrder.type == order_type)
-    return query.where(PaymentOrder.instance_id == bindparam("instance_id")) if of_instance else query
-
-
-_PLATFORM_ORDERS = orders_by_code(PaymentOrderType.SUBSCRIPTION, of_instance=False)
-_SCHOOL_ORDERS = orders_by_code(PaymentOrderType.ENROLLMENT, of_instance=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,23 +193,21 @@ async def settle(
     screened = screen(delivery, account)
     if isinstance(screened, Outcome):
         return screened
-    lookup = _PLATFORM_ORDERS if instance_id is None else _SCHOOL_ORDERS
-    parameters = {"codes": screened, "instance_id": instance_id}
-    rows = (await session.execute(lookup, parameters)).all() if screened else []
-    named = sorted(((row[0], row[1]) for row in rows), key=lambda row: row[0].order_code)
-    return await settle_with(session, transaction_id, delivery, named, now=now)
+    order_type = PaymentOrderType.SUBSCRIPTION if instance_id is None else PaymentOrderType.ENROLLMENT
+    named = await lock_named_orders(session, screened, order_type=order_type, instance_id=instance_id)
+    return await settle_with(session, transaction_id, delivery, [named[code] for code in sorted(named)], now=now)
 
 
 async def settle_with(
     session: AsyncSession,
     transaction_id: uuid.UUID,
     delivery: Delivery,
-    orders_named: Sequence[tuple[PaymentOrder, Subscription]],
+    orders_named: Sequence[NamedOrder],
     *,
     now: datetime,
 ) -> Outcome:
     """Settle a new delivery against the orders its content names that its account may pay,
-    each with its subscription, locked by the caller and ordered by order code."""
+    each with its subscription, locked by the caller (``lock_named_orders``), by order code."""
     orders = [order for order, _ in orders_named]
     if not orders:
         return _review("no payment order code in the transfer content")

@@ -62,6 +62,7 @@ class WebhookController(Controller):
     ) -> WebhookAck:
         instance = await instance_for_webhook(platform_session, instance_id, authorization)
         account = school_account(instance) if instance.bank_account_number else None
+        await platform_session.close()  # its connection goes back before waiting for the batch, which needs one
         await settlement(state).receive(Received(sepay_delivery(data), account, instance_id=instance.id))
         return WebhookAck()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -19,7 +19,7 @@ from kitehub.platform.payments.settlement import Outcome
 from kitehub.platform.payments.settlement_batch import Received, SettlementBatcher, receive_batch
 from kitehub.platform.payments.webhooks import sepay_delivery
 from kitehub.settings import Settings
-from tests.platform.billing.support import fetch, order, owner_instance, send_sepay, sepay_body
+from tests.platform.billing.support import execute, fetch, order, owner_instance, send_sepay, sepay_body
 
 Client = AsyncTestClient[Any]
 T = BankTransactionStatus
@@ -46,7 +46,7 @@ async def test_a_batch_settles_as_if_one_delivery_came_after_another(
     ]
 
     async with platform_sessions() as session, session.begin():
-        outcomes = await receive_batch(session, batch, now=datetime.now(UTC))
+        outcomes = await receive_batch(session, batch)
 
     assert [outcome.status if outcome else None for outcome in outcomes] == [
         T.MATCHED, None, T.NEEDS_REVIEW, T.NEEDS_REVIEW, T.IGNORED, None,
@@ -105,6 +105,7 @@ async def test_a_delivery_the_database_refuses_fails_alone(
     assert isinstance(results[2], DBAPIError)
     others = [result for n, result in enumerate(results) if n != 2]
     assert all(isinstance(result, Outcome) and result.status is T.NEEDS_REVIEW for result in others)
+    assert batcher.batches == 5  # the failed batch of six, then one transaction for each good delivery
     rows = await fetch(platform_url, "SELECT amount FROM bank_transactions")
     assert sorted(row["amount"] for row in rows) == [2_000 + n for n in range(5)]
 
@@ -139,7 +140,7 @@ async def test_two_payments_for_one_subscription_in_a_batch_both_count_in_order(
     ]
 
     async with platform_sessions() as session, session.begin():
-        outcomes = await receive_batch(session, batch, now=datetime.now(UTC))
+        outcomes = await receive_batch(session, batch)
 
     assert [outcome.status if outcome else None for outcome in outcomes] == [T.MATCHED, T.MATCHED]
     subscription = (await client.get(f"/api/v1/instances/{instance_id}/subscription", headers=headers)).json()
@@ -156,3 +157,23 @@ async def test_two_payments_for_one_subscription_in_a_batch_both_count_in_order(
     assert [(row["event"], row["from_status"], row["to_status"]) for row in history][1:] == [
         ("activated", "TRIAL", "ACTIVE"), ("renewed", "ACTIVE", "ACTIVE"),
     ]  # fmt: skip
+
+
+async def test_a_delivery_is_settled_as_of_its_arrival(
+    client: Client, settings: Settings, platform_sessions: async_sessionmaker[AsyncSession], platform_url: URL
+) -> None:
+    headers, instance_id = await owner_instance(client)
+    created = await order(client, headers, instance_id)
+    arrived = datetime.now(UTC) - timedelta(minutes=2)  # it waited for its batch past the order's expiry
+    await execute(platform_url, "UPDATE payment_orders SET expires_at = now() - interval '1 minute'"
+                  " WHERE order_code = $1", created["order_code"])  # fmt: skip
+    delivery = sepay_delivery(sepay_body(created["transfer_content"], created["amount"]))
+
+    async with platform_sessions() as session, session.begin():
+        batch = [Received(delivery, configured_account(settings), received_at=arrived)]
+        [outcome] = await receive_batch(session, batch)
+
+    assert outcome is not None
+    assert outcome.status is T.MATCHED
+    paid = (await client.get(f"/api/v1/payment-orders/{created['order_code']}", headers=headers)).json()
+    assert paid["status"] == "PAID"
