@@ -56,9 +56,9 @@ async def bench_platform() -> AsyncIterator[BenchPlatform]:
     with tempfile.TemporaryDirectory(prefix="kitehub-bench-") as data_dir:
         embedded = start_embedded_server(Path(data_dir))
         url = embedded.url("kitehub")
-        await ensure_database(url)
         engine = create_platform_engine(url)
         try:
+            await ensure_database(url)
             await migrate_to(engine, "platform", "head")
             sessions = session_factory(engine)
             keys = generate_encryption_key("bench")

@@ -11,8 +11,11 @@ A writer that can defer asks ``deferred_writes(session)``: while a batch holds t
 ``deferring``, it gets the collector; otherwise None, and it writes at once as before. A read
 that must see earlier writes of the batch calls ``flush_deferred`` first. What a
 writer would have read from a statement's result it registers with ``check`` instead: after the
-flush, each check runs once with every item registered for it, in the same transaction, and a
-check that raises rolls the whole batch back.
+flush, each check runs once with every item registered for it, in the same transaction; a check
+that raises fails the block, and the transaction's owner rolls it back.
+
+Only writes to the same row keep their order; a deferred statement must not read rows another
+deferred statement writes (history rows of different subscriptions may get ids out of order).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class DeferredWrites:
         self._checks.setdefault(check, []).append(item)
 
     async def flush(self, session: AsyncSession) -> None:
+        """Send every deferred write, round by round, then run the checks."""
         rounds, self._rounds, self._writes_to = self._rounds, [], {}
         checks, self._checks = self._checks, {}
         for statements in rounds:

@@ -54,10 +54,23 @@ def shared_buffers_mb() -> int:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
         return 128
-    return max(128, min(1024, total // 4 // 2**20))
+    return max(128, min(1024, min(total, _container_memory_limit() or total) // 4 // 2**20))
+
+
+def _container_memory_limit() -> int | None:
+    """The memory limit of this process's cgroup (a container's), if it has one."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            value = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if value.isdigit():
+            return int(value)
+    return None
 
 
 def managed_settings() -> str:
+    """The content of ``MANAGED_CONF`` for this machine."""
     return (
         "# Managed by KiteHub (kitehub/embedded_pg.py): rewritten when it differs.\n"
         f"shared_buffers = '{shared_buffers_mb()}MB'\n"
@@ -173,10 +186,18 @@ def _restart(server: Any, postmaster_pid: int) -> Any:
     """Restart a server this process has just started (no one else uses it yet), under the
     library's lock, so that another process starting the same data directory waits."""
     with type(server)._lock:  # the library's inter-process lock around start-up
-        _stop_postmaster(postmaster_pid)
-        server.ensure_postgres_running()
+        if _running_pid(server.pgdata) == postmaster_pid:  # not restarted by another process meanwhile
+            _stop_postmaster(postmaster_pid)
+        server.ensure_postgres_running()  # starts it, or reads the running one's address
     logger.info("embedded PostgreSQL restarted with KiteHub's settings (%s)", MANAGED_CONF)
     return server.get_postmaster_info()
+
+
+def _running_pid(pgdata: Path) -> int | None:
+    try:
+        return int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
 
 
 def _ensure_scram_for_roles(pgdata: Path, postmaster_pid: int) -> None:

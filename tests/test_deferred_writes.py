@@ -1,5 +1,5 @@
 """Deferred writes: sent together at the end of the block, writes to one row in the order made,
-and a failed check takes the whole block's writes back."""
+and a check that fails makes the block fail (its transaction's owner then rolls it back)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ async def test_a_read_can_ask_for_the_writes_before_it(platform_url: URL) -> Non
     await _with_table(platform_url, body)
 
 
-async def test_checks_see_every_item_and_a_failed_one_stops_the_block(platform_url: URL) -> None:
+async def test_checks_see_every_item_and_a_failed_one_fails_the_block(platform_url: URL) -> None:
     seen: list[list[int]] = []
 
     async def expect_value(session: AsyncSession, ids: list[int]) -> None:

@@ -50,6 +50,7 @@ class EngineCacheStats:
 
 
 async def close_engine(engine: AsyncEngine) -> None:
+    """The default way to let an evicted engine go: close its connections."""
     await engine.dispose()
 
 

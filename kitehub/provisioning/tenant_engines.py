@@ -10,7 +10,7 @@ tenant of the same server gets that shell, pointed at its own database.
 Why this cannot lend one tenant's connection to another:
 - a shell is only taken back after ``dispose()``: every pooled connection is closed and the pool
   replaced by an empty one, and only an engine with no connection checked out is taken back (one
-  still lent would come back to the old pool, which closes it);
+  still lent goes back to the old pool, never the new one, and is closed with it);
 - the tenant is read when a connection is opened (``do_connect``): user, password and database
   come from the engine's current target, and there is no connection to reuse from before;
 - every new connection is checked against the target: the role the server reports for the
@@ -77,6 +77,7 @@ class TenantEngines:
         lent = engine.sync_engine.pool.checkedout()  # type: ignore[attr-defined]
         self._targets.pop(engine.sync_engine, None)  # from now on it opens no connection
         await engine.dispose()
+        engine.sync_engine.url = engine.sync_engine.url.set(password=None)  # its URL names no password
         shells = self._shells[server_key(engine.url)]
         if lent == 0 and len(shells) < SHELLS_PER_SERVER:
             shells.append(engine)
@@ -89,7 +90,8 @@ class TenantEngines:
 
     def _point(self, engine: AsyncEngine, url: URL) -> None:
         self._targets[engine.sync_engine] = url
-        engine.sync_engine.url = url  # what logs and errors name (the password masked)
+        # what logs and errors name (the password masked); the driver stays the tenant dialect's
+        engine.sync_engine.url = url.set(drivername=engine.sync_engine.url.drivername)
 
     def _target(self, engine: Engine) -> URL:
         target = self._targets.get(engine)

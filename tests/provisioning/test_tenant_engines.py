@@ -91,7 +91,9 @@ async def test_a_connection_that_reaches_another_role_is_refused(
 ) -> None:
     first, second = await make_tenant(), await make_tenant()
     first_url = await _url(first, platform_sessions, vault, server_url)
-    engine = builder.build(await _url(second, platform_sessions, vault, server_url))
+    await builder.retire(builder.build(first_url))
+    engine = builder.build(await _url(second, platform_sessions, vault, server_url))  # the first one's, lent again
+    assert builder.reused == 1
 
     @event.listens_for(engine.sync_engine, "do_connect")
     def wrong_target(_dialect: Any, _record: Any, _cargs: list[Any], cparams: dict[str, Any]) -> None:
