@@ -20,6 +20,7 @@ import kitehub.platform.registry  # noqa: F401 - every table known before mapper
 from kitehub.bootstrap import resolve_platform_url
 from kitehub.db import create_platform_engine, libpq_dsn, session_factory
 from kitehub.errors import KiteHubError
+from kitehub.instance_changes import on_commit_forget
 from kitehub.jobs import JobRuntime, create_job_app, run_worker
 from kitehub.logs import get_logger
 from kitehub.platform.accounts.services import bootstrap_admin
@@ -51,6 +52,7 @@ def lifespan(settings: Settings, *, with_worker: bool) -> Any:
             max_engines=settings.router_max_engines,
             pool_size=settings.tenant_pool_size,
         )
+        sessions.configure(info=on_commit_forget(router.forget_cached))  # read your own writes
         settlement = SettlementBatcher(sessions)
         app.state.update(settings=settings, platform_engine=engine, platform_sessions=sessions, vault=vault,
                          tenant_router=router, settlement=settlement,

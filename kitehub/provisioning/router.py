@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Any
@@ -107,6 +107,11 @@ class TenantRouter:
             await self._listener.close()
         await self.engines.close()
         await self.builder.close()
+
+    def forget_cached(self, instance_ids: Iterable[uuid.UUID]) -> None:
+        """This process changed these instances: the next request looks them up again."""
+        for instance_id in instance_ids:
+            self.resolutions.forget_instance(instance_id)
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
         table, _, raw_id = str(payload).partition(":")

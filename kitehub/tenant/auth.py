@@ -74,6 +74,10 @@ async def provide_tenant_identity(
             raise NotAuthenticatedError("this token belongs to another instance")
         return TenantIdentity(user_id=claims.user_id)
     account = await account_for_token(platform_session, state.settings, token)
+    # the check was a read: its platform connection goes back to the pool now, not when the request
+    # ends, since the tenant work may need platform connections of its own (a storage quota, an
+    # audit row); holding one while waiting for another starved the pool under concurrent uploads
+    await platform_session.commit()
     if account.role is AccountRole.ADMIN:
         raise PermissionDeniedError("platform admins manage instances but do not read their data")
     if account.id != tenant.owner_id:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from kitehub.app import create_app
 from kitehub.migrate import head_revision, migrate_to
+from tests.client import ConcurrentTestClient
 from tests.conftest import make_settings
 
 
@@ -30,7 +31,7 @@ async def test_not_ready_while_the_schema_is_behind(tmp_path: Path, fresh_databa
     engine = create_async_engine(fresh_database_url)
     await migrate_to(engine, "platform", "0001")
     await engine.dispose()
-    async with AsyncTestClient(app=create_app(make_settings(tmp_path, fresh_database_url))) as client:
+    async with ConcurrentTestClient(create_app(make_settings(tmp_path, fresh_database_url))) as client:
         response = await client.get("/health/ready")
     assert response.status_code == 503
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -42,7 +43,7 @@ async def test_not_ready_while_the_schema_is_behind(tmp_path: Path, fresh_databa
 
 async def test_not_ready_when_the_database_is_unreachable(tmp_path: Path, server_url: URL) -> None:
     missing = server_url.set(database="kitehub_does_not_exist")
-    async with AsyncTestClient(app=create_app(make_settings(tmp_path, missing))) as client:
+    async with ConcurrentTestClient(create_app(make_settings(tmp_path, missing))) as client:
         response = await client.get("/health/ready")
         live = await client.get("/health/live")
     assert response.status_code == 503

@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +21,7 @@ from kitehub.provisioning.models import TenantMigration, TenantMigrationStatus
 from kitehub.provisioning.template import template_name
 from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings
+from tests.client import ConcurrentTestClient
 from tests.conftest import TenantFactory, bearer
 from tests.support import connect
 
@@ -163,7 +163,7 @@ async def test_tenants_below_the_supported_revision_wait_for_their_migration(
     with extra_version_locations("tenant", REVISIONS):
         monkeypatch.setattr(migrate, "OLDEST_SUPPORTED_TENANT_REVISION", "t9001")  # code that needs t9001
         migrate._has_ancestor.cache_clear()
-        async with AsyncTestClient(app=create_app(settings)) as client:
+        async with ConcurrentTestClient(create_app(settings)) as client:
             waiting = await client.get("/tenant/v1/health", headers=headers)
             assert waiting.status_code == 503
             assert waiting.headers["retry-after"]

@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from kitehub.app import create_app
 from kitehub.platform.instances.models import Instance
 from kitehub.settings import Settings
+from tests.client import ConcurrentTestClient
 from tests.conftest import bearer
 
 
@@ -44,5 +45,5 @@ class School:
 
 @asynccontextmanager
 async def schools(settings: Settings, *tenants: Instance) -> AsyncIterator[list[School]]:
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         yield [School(tenant, client, bearer(settings, tenant.owner_id)) for tenant in tenants]

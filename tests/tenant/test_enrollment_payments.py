@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL
 from kitehub.app import create_app
 from kitehub.platform.payments.vietqr import parse
 from kitehub.settings import Settings
+from tests.client import ConcurrentTestClient
 from tests.conftest import TenantFactory, bearer, make_settings
 from tests.platform.api import admin_headers
 from tests.platform.billing.support import BANK_ACCOUNT, BANK_BIN, SEPAY_KEY, fetch, sepay_body, sepay_headers
@@ -146,7 +147,7 @@ async def test_the_school_marks_a_fee_paid_by_hand(
 
 async def test_no_bank_account_no_fee_order(make_tenant: TenantFactory, settings: Settings) -> None:
     tenant = await make_tenant()
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         school = School(tenant, client, bearer(settings, tenant.owner_id))
         enrollment = await _pending_enrollment(school)
         response = await school.call("POST", f"/enrollments/{enrollment['id']}/payment-order")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import ConflictError
+from kitehub.instance_changes import changed
 from kitehub.platform.instances.models import Instance, InstanceEvent, InstanceStatus
 
 S = InstanceStatus
@@ -48,6 +49,7 @@ def transition(
             extra={"status": current.value, "requested_status": to_status.value},
         )
     instance.status = to_status
+    changed(session, instance.id)
     instance.status_reason = reason if to_status in (S.FAILED, S.SUSPENDED) else None
     if to_status is S.DELETED:
         instance.deleted_at = datetime.now(UTC)

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy import String, Uuid, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,7 +42,7 @@ _ORDERS = {
 }
 _SUBSCRIPTIONS = (
     select(Subscription)
-    .where(Subscription.instance_id == any_(bindparam("instance_ids", type_=ARRAY(Subscription.instance_id.type))))
+    .where(Subscription.instance_id == any_(bindparam("instance_ids", type_=ARRAY(Uuid()))))
     .order_by(Subscription.instance_id)
     .with_for_update()
 )

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.deferred_writes import flush_deferred
+from kitehub.errors import NotFoundError
 from kitehub.platform.payments.enrollment_orders import schedule_activation
 from kitehub.platform.payments.models import (
     BankProvider,
@@ -225,7 +226,7 @@ async def settle_with(
     try:
         await pay_order(session, order, paid_by=(transaction_id, delivery.amount), actor_id=None, now=now,
                         reference=delivery.reference, subscription=orders_named[0][1])  # fmt: skip
-    except PaymentNotApplicableError as exc:  # raised before anything changed
+    except (PaymentNotApplicableError, NotFoundError) as exc:  # raised before anything changed
         return _review(exc.detail, order)
     return Outcome(T.MATCHED, None, order.id)
 

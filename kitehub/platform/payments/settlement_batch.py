@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import DBAPIError, InterfaceError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kitehub.deferred_writes import deferring
@@ -174,8 +176,8 @@ class SettlementBatcher:
                     await self._settle(batch)
                     self._current = []
         finally:  # stopped midway (cancelled): nobody is left without an answer
-            stopped = ServiceUnavailableError("bank deliveries are not being settled now; deliver again shortly")
             for _, future in [*self._current, *self._waiting]:
+                stopped = ServiceUnavailableError("bank deliveries are not being settled now; deliver again shortly")
                 _resolve(future, error=stopped)
             self._current, self._waiting = [], []
 
@@ -185,6 +187,10 @@ class SettlementBatcher:
             async with self._sessions() as session, session.begin():
                 outcomes = await receive_batch(session, items)
         except Exception as exc:  # settled again one by one; each failure goes to its caller
+            if _unavailable(exc):  # the database, not a delivery: one by one would only wait longer
+                for _, future in batch:
+                    _resolve(future, error=_unavailable_error())
+                return
             if len(batch) == 1:
                 _resolve(batch[0][1], error=exc)
                 return
@@ -203,10 +209,23 @@ class SettlementBatcher:
                 outcome = await receive(session, item.delivery, account=item.account, now=item.received_at,
                                         instance_id=item.instance_id)  # fmt: skip
         except Exception as exc:  # the caller answers for it (the bank retries)
-            _resolve(future, error=exc)
+            _resolve(future, error=_unavailable_error() if _unavailable(exc) else exc)
         else:
             self.batches += 1
             _resolve(future, outcome)
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """The platform database cannot be reached or has no connection to spare."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, SQLAlchemyTimeoutError | InterfaceError | OSError)
+
+
+def _unavailable_error() -> ServiceUnavailableError:
+    return ServiceUnavailableError(
+        "the platform database is unavailable; deliver again shortly", retry_after_seconds=30
+    )
 
 
 def _resolve(

@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from kitehub.deferred_writes import deferred_writes
 from kitehub.errors import ConflictError
+from kitehub.instance_changes import changed
 from kitehub.platform.subscriptions.models import Subscription, SubscriptionHistory, SubscriptionStatus
 
 S = SubscriptionStatus
@@ -82,6 +83,7 @@ def change(
     """Apply ``fields`` (and the status, when given and allowed) and write the history row."""
     current, current_tier = subscription.status, subscription.tier_code
     target = checked_target(subscription, to_status)
+    changed(session, subscription.instance_id)
     for name, value in fields.items():
         if not hasattr(Subscription, name):
             raise AttributeError(f"a subscription has no {name!r}")
@@ -146,6 +148,7 @@ async def write_change(
     """
     target = checked_target(subscription, planned.to_status)
     values = {**planned.fields, "status": target}
+    changed(session, subscription.instance_id)
     unknown = [name for name in values if not hasattr(Subscription, name)]
     if unknown:
         raise AttributeError(f"a subscription has no {unknown!r}")

@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL
 from kitehub.app import create_app
 from kitehub.platform.payments.vietqr import parse
 from kitehub.settings import Settings
+from tests.client import ConcurrentTestClient
 from tests.platform.api import create_instance, owner_headers
 from tests.platform.billing.support import BANK_ACCOUNT, BANK_BIN, fetch, order, owner_instance, send_sepay, sepay_body
 
@@ -168,7 +169,7 @@ async def test_without_a_receiving_account_ordering_says_payments_are_not_config
     from tests.conftest import make_settings
 
     settings: Settings = make_settings(tmp_path / "data", platform_url)  # no KITEHUB_PLATFORM_BANK_*
-    async with AsyncTestClient(app=create_app(settings)) as plain:
+    async with ConcurrentTestClient(create_app(settings)) as plain:
         headers = await owner_headers(plain)
         instance = await create_instance(plain, headers)
         response = await plain.post(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -13,6 +14,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kitehub.db import create_platform_engine, session_factory
+from kitehub.errors import ServiceUnavailableError
 from kitehub.platform.payments.models import BankTransactionStatus
 from kitehub.platform.payments.orders import configured_account
 from kitehub.platform.payments.settlement import Outcome
@@ -177,3 +180,23 @@ async def test_a_delivery_is_settled_as_of_its_arrival(
     assert outcome.status is T.MATCHED
     paid = (await client.get(f"/api/v1/payment-orders/{created['order_code']}", headers=headers)).json()
     assert paid["status"] == "PAID"
+
+
+async def test_deliveries_get_503_when_the_database_cannot_be_reached(settings: Settings, tmp_path: Path) -> None:
+    nowhere = URL.create("postgresql+asyncpg", username="x", database="x", query={"host": str(tmp_path), "port": "5"})
+    engine = create_platform_engine(nowhere, pool_size=1)
+    batcher = SettlementBatcher(session_factory(engine))
+    bodies = [sepay_body(f"hoc phi {n}", 1_000) for n in range(3)]
+    try:
+        results = await asyncio.gather(
+            *(batcher.receive(Received(sepay_delivery(b), configured_account(settings))) for b in bodies),
+            return_exceptions=True,
+        )
+    finally:
+        await batcher.close()
+        await engine.dispose()
+
+    assert all(isinstance(result, ServiceUnavailableError) for result in results), results
+    assert all(
+        result.headers["Retry-After"] == "30" for result in results if isinstance(result, ServiceUnavailableError)
+    )

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from kitehub.app import create_app
 from kitehub.platform.subscriptions.sweeps import sweep
 from kitehub.settings import Settings
+from tests.client import ConcurrentTestClient
 from tests.conftest import TenantFactory, bearer
 from tests.platform.billing.support import fetch, order, owner_instance, send_sepay, sepay_body
 
@@ -145,7 +146,7 @@ async def test_an_expired_tenant_can_read_but_a_write_needs_a_payment(
     tenant = await make_tenant()
     owner = bearer(settings, tenant.owner_id)
     host = {"Host": f"{tenant.subdomain}.kitehub.localhost", **owner}
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         created = await client.post("/tenant/v1/courses", json={"name": "Toan 6"}, headers=host)
         assert created.status_code == 201, created.text
 

@@ -18,6 +18,7 @@ from kitehub.platform.subscriptions.tenant_usage import read_usage
 from kitehub.provisioning.tenant_config import PushOutcome, push_instance_config
 from kitehub.provisioning.vault import Vault
 from kitehub.settings import Settings
+from tests.client import ConcurrentTestClient
 from tests.conftest import TenantFactory, bearer, tenant_password, tenant_url
 from tests.platform.billing.support import execute, fetch, order, owner_instance, send_sepay, sepay_body
 from tests.support import connect
@@ -114,7 +115,7 @@ async def test_a_downgrade_that_does_not_fit_is_refused_with_each_exceeded_limit
     database = tenant_url(server_url, tenant, await tenant_password(platform_sessions, vault, tenant.id))
     await _fill(database, students=51, courses=11)
     await execute(platform_url, "UPDATE storage_usage SET used_bytes = 1024 WHERE instance_id = $1", tenant.id)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         await _pay(client, owner, str(tenant.id), "STANDARD")
 
         refused = await _change(client, owner, str(tenant.id), "BASIC")
@@ -138,7 +139,7 @@ async def test_a_downgrade_that_fits_waits_for_period_end_and_reaches_the_tenant
     owner = bearer(settings, tenant.owner_id)
     database = tenant_url(server_url, tenant, await tenant_password(platform_sessions, vault, tenant.id))
     await _fill(database, students=50, courses=10)  # exactly BASIC's limits: fits
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         await _pay(client, owner, str(tenant.id), "STANDARD")
 
         scheduled = await _change(client, owner, str(tenant.id), "BASIC")
@@ -169,7 +170,7 @@ async def test_a_downgrade_that_fits_waits_for_period_end_and_reaches_the_tenant
 async def test_a_scheduled_downgrade_can_be_withdrawn(make_tenant: TenantFactory, settings: Settings) -> None:
     tenant = await make_tenant(tier="STANDARD")
     owner = bearer(settings, tenant.owner_id)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         await _pay(client, owner, str(tenant.id), "STANDARD")
         assert (await _change(client, owner, str(tenant.id), "BASIC")).json()["outcome"] == "scheduled"
 
@@ -198,7 +199,7 @@ async def test_a_downgrade_the_school_outgrew_is_refused_at_period_end(
     owner = bearer(settings, tenant.owner_id)
     database = tenant_url(server_url, tenant, await tenant_password(platform_sessions, vault, tenant.id))
     await _fill(database, students=40, courses=2)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with ConcurrentTestClient(create_app(settings)) as client:
         await _pay(client, owner, str(tenant.id), "STANDARD")
         scheduled = (await _change(client, owner, str(tenant.id), "BASIC")).json()
         assert scheduled["outcome"] == "scheduled"
