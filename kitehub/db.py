@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from kitehub.instance_changes import forget_committed
 from kitehub.orm import new_metadata
 from kitehub.pool_health import check_pooled_connections
 
@@ -80,6 +81,7 @@ async def committing(session: AsyncSession) -> AsyncIterator[AsyncSession]:
         raise
     else:
         await session.commit()
+        forget_committed(session)
 
 
 async def provide_platform_session(state: State) -> AsyncIterator[AsyncSession]:

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kitehub.deferred_writes import deferring
 from kitehub.errors import ServiceUnavailableError
+from kitehub.instance_changes import forget_committed
 from kitehub.logs import get_logger
 from kitehub.platform.payments.models import BankProvider, PaymentOrder, PaymentOrderType
 from kitehub.platform.payments.order_locks import lock_named_orders
@@ -184,8 +185,10 @@ class SettlementBatcher:
     async def _settle(self, batch: list[_Waiting]) -> None:
         items = [item for item, _ in batch]
         try:
-            async with self._sessions() as session, session.begin():
-                outcomes = await receive_batch(session, items)
+            async with self._sessions() as session:
+                async with session.begin():
+                    outcomes = await receive_batch(session, items)
+                forget_committed(session)
         except Exception as exc:  # settled again one by one; each failure goes to its caller
             if _unavailable(exc):  # the database, not a delivery: one by one would only wait longer
                 for _, future in batch:
@@ -205,9 +208,11 @@ class SettlementBatcher:
 
     async def _settle_alone(self, item: Received, future: asyncio.Future[Outcome | None]) -> None:
         try:
-            async with self._sessions() as session, session.begin():
-                outcome = await receive(session, item.delivery, account=item.account, now=item.received_at,
-                                        instance_id=item.instance_id)  # fmt: skip
+            async with self._sessions() as session:
+                async with session.begin():
+                    outcome = await receive(session, item.delivery, account=item.account, now=item.received_at,
+                                            instance_id=item.instance_id)  # fmt: skip
+                forget_committed(session)
         except Exception as exc:  # the caller answers for it (the bank retries)
             _resolve(future, error=_unavailable_error() if _unavailable(exc) else exc)
         else:
