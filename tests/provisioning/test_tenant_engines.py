@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -17,8 +18,19 @@ from tests.conftest import TenantFactory, tenant_password, tenant_url
 from tests.support import connect
 
 
-async def _url(instance: Instance, sessions: async_sessionmaker[AsyncSession], vault: Vault, server: URL) -> URL:
-    return tenant_url(server, instance, await tenant_password(sessions, vault, instance.id))
+@dataclass(frozen=True)
+class Tenant:
+    instance: Instance
+    url: URL  # its own role, password and database
+
+
+@pytest.fixture
+async def two_tenants(
+    make_tenant: TenantFactory, platform_sessions: async_sessionmaker[AsyncSession], vault: Vault, server_url: URL
+) -> tuple[Tenant, Tenant]:
+    made = [await make_tenant() for _ in range(2)]
+    urls = [tenant_url(server_url, m, await tenant_password(platform_sessions, vault, m.id)) for m in made]
+    return Tenant(made[0], urls[0]), Tenant(made[1], urls[1])
 
 
 async def _who(engine: AsyncEngine) -> tuple[str, str, int]:
@@ -33,45 +45,36 @@ def builder() -> TenantEngines:
 
 
 async def test_a_retired_engine_serves_the_next_tenant_and_only_its_database(
-    make_tenant: TenantFactory,
-    platform_sessions: async_sessionmaker[AsyncSession],
-    vault: Vault,
-    server_url: URL,
-    builder: TenantEngines,
+    two_tenants: tuple[Tenant, Tenant], builder: TenantEngines
 ) -> None:
-    first, second = await make_tenant(), await make_tenant()
-    first_url = await _url(first, platform_sessions, vault, server_url)
-    engine = builder.build(first_url)
+    first, second = two_tenants
+    engine = builder.build(first.url)
     async with engine.begin() as conn:  # a row only the first tenant has
         await conn.execute(text("INSERT INTO courses (name, fee, grade_scale) VALUES ('Maths', 0, 10)"))
-    assert await _who(engine) == (first.database_name, first.database_role, 1)
+    assert await _who(engine) == (first.instance.database_name, first.instance.database_role, 1)
 
     await builder.retire(engine)
-    again = builder.build(await _url(second, platform_sessions, vault, server_url))
+    again = builder.build(second.url)
 
     try:
         assert again is engine  # the same engine object, lent again
         assert builder.reused == 1
-        assert await _who(again) == (second.database_name, second.database_role, 0)
-        assert again.url.database == second.database_name
+        assert await _who(again) == (second.instance.database_name, second.instance.database_role, 0)
+        assert again.url.database == second.instance.database_name
     finally:
         await builder.close()
         await again.dispose()
 
 
 async def test_an_engine_retired_while_a_connection_is_lent_is_not_reused(
-    make_tenant: TenantFactory,
-    platform_sessions: async_sessionmaker[AsyncSession],
-    vault: Vault,
-    server_url: URL,
-    builder: TenantEngines,
+    two_tenants: tuple[Tenant, Tenant], builder: TenantEngines
 ) -> None:
-    first, second = await make_tenant(), await make_tenant()
-    engine = builder.build(await _url(first, platform_sessions, vault, server_url))
+    first, second = two_tenants
+    engine = builder.build(first.url)
     conn = await engine.connect()
     try:
         await builder.retire(engine)
-        other = builder.build(await _url(second, platform_sessions, vault, server_url))
+        other = builder.build(second.url)
         assert other is not engine
         assert builder.reused == 0
         with pytest.raises(TenantTargetError):  # a retired engine opens no connection at all
@@ -83,16 +86,12 @@ async def test_an_engine_retired_while_a_connection_is_lent_is_not_reused(
 
 
 async def test_a_connection_that_reaches_another_role_is_refused(
-    make_tenant: TenantFactory,
-    platform_sessions: async_sessionmaker[AsyncSession],
-    vault: Vault,
-    server_url: URL,
-    builder: TenantEngines,
+    two_tenants: tuple[Tenant, Tenant], builder: TenantEngines, server_url: URL
 ) -> None:
-    first, second = await make_tenant(), await make_tenant()
-    first_url = await _url(first, platform_sessions, vault, server_url)
+    first, second = two_tenants
+    first_url = first.url
     await builder.retire(builder.build(first_url))
-    engine = builder.build(await _url(second, platform_sessions, vault, server_url))  # the first one's, lent again
+    engine = builder.build(second.url)  # the first one's, lent again
     assert builder.reused == 1
 
     @event.listens_for(engine.sync_engine, "do_connect")
@@ -106,6 +105,6 @@ async def test_a_connection_that_reaches_another_role_is_refused(
         await asyncio.sleep(0.2)  # the server ends a closed session's process
         async with connect(server_url.set(database="postgres")) as admin:  # that connection was closed
             sql = "SELECT count(*) FROM pg_stat_activity WHERE usename = $1"
-            assert await admin.fetchval(sql, first.database_role) == 0
+            assert await admin.fetchval(sql, first.instance.database_role) == 0
     finally:
         await engine.dispose()

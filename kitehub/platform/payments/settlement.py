@@ -171,6 +171,12 @@ def _review(reason: str, order: PaymentOrder | None = None) -> Outcome:
     return Outcome(T.NEEDS_REVIEW, reason, order.id if order is not None else None)
 
 
+def payable_type(instance_id: uuid.UUID | None) -> PaymentOrderType:
+    """The platform's account (no instance) pays subscriptions; a school's own account, only its
+    enrollment fees."""
+    return PaymentOrderType.SUBSCRIPTION if instance_id is None else PaymentOrderType.ENROLLMENT
+
+
 def screen(delivery: Delivery, account: ReceivingAccount | None) -> Outcome | list[str]:
     """The outcome of a delivery that can pay no order whatever the orders say; otherwise the
     order codes its content names (to be looked up and locked)."""
@@ -194,8 +200,7 @@ async def settle(
     screened = screen(delivery, account)
     if isinstance(screened, Outcome):
         return screened
-    order_type = PaymentOrderType.SUBSCRIPTION if instance_id is None else PaymentOrderType.ENROLLMENT
-    named = await lock_named_orders(session, screened, order_type=order_type, instance_id=instance_id)
+    named = await lock_named_orders(session, screened, order_type=payable_type(instance_id), instance_id=instance_id)
     return await settle_with(session, transaction_id, delivery, [named[code] for code in sorted(named)], now=now)
 
 

@@ -44,6 +44,7 @@ from kitehub.platform.payments.settlement import (
     Delivery,
     Outcome,
     outcome_parameters,
+    payable_type,
     receive,
     record_parameters,
     screen,
@@ -71,10 +72,8 @@ class Received:
         return self.delivery.provider, self.instance_id or _NO_INSTANCE, self.delivery.transaction_id
 
     def may_pay(self, order: PaymentOrder) -> bool:
-        """The platform's account pays subscriptions; a school's account, its own enrollments."""
-        if self.instance_id is None:
-            return order.type is PaymentOrderType.SUBSCRIPTION
-        return order.type is PaymentOrderType.ENROLLMENT and order.instance_id == self.instance_id
+        """``payable_type``, and a school's account pays only its own school's orders."""
+        return order.type is payable_type(self.instance_id) and self.instance_id in (None, order.instance_id)
 
 
 async def receive_batch(session: AsyncSession, batch: Sequence[Received]) -> list[Outcome | None]:
@@ -109,11 +108,8 @@ async def receive_batch(session: AsyncSession, batch: Sequence[Received]) -> lis
 
 def _payable_type(batch: Sequence[Received]) -> PaymentOrderType | None:
     """The only type of order the batch's accounts can pay, or None when it holds both kinds."""
-    if all(item.instance_id is None for item in batch):
-        return PaymentOrderType.SUBSCRIPTION
-    if all(item.instance_id is not None for item in batch):
-        return PaymentOrderType.ENROLLMENT
-    return None
+    types = {payable_type(item.instance_id) for item in batch}
+    return types.pop() if len(types) == 1 else None
 
 
 _Waiting = tuple[Received, "asyncio.Future[Outcome | None]"]
