@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -53,11 +55,24 @@ def _clean_environment() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedServer | None:
-    """The session's embedded server, or None when tests run against an external server."""
+def embedded_server() -> Iterator[EmbeddedServer | None]:
+    """The session's embedded server, or None when tests run against an external server.
+
+    Its data directory is a temporary directory of its own, not one of pytest's numbered
+    ``pytest-N`` directories: pytest keeps only the newest three of those and deletes the
+    rest when a run starts, so a second ``pytest`` started on the machine meanwhile would
+    delete this run's PostgreSQL data directory under the running server.
+    """
     if os.environ.get(TEST_DATABASE_URL_VARIABLE):
-        return None
-    return start_embedded_server(tmp_path_factory.mktemp("embedded"), stop_with_process=True)
+        yield None
+        return
+    directory = Path(tempfile.mkdtemp(prefix="kitehub-test-pg-"))
+    server = start_embedded_server(directory, stop_with_process=True)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

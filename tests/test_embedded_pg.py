@@ -46,3 +46,14 @@ async def test_the_server_runs_with_kitehubs_settings(embedded_server: EmbeddedS
     finally:
         await conn.close()
     assert pages * 8 // 1024 == shared_buffers_mb()  # in 8 kB pages; set at the first start
+
+
+def test_the_test_server_lives_outside_pytests_rotating_directories(
+    embedded_server: EmbeddedServer | None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """pytest deletes all but its newest three ``pytest-N`` directories when a run starts: a
+    second run started meanwhile must not be able to delete this run's PostgreSQL data."""
+    if embedded_server is None:
+        pytest.skip("tests run against an external PostgreSQL server")
+    rotating_root = tmp_path_factory.getbasetemp().parent
+    assert not embedded_server.pgdata.resolve().is_relative_to(rotating_root.resolve())
