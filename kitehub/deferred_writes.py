@@ -12,7 +12,8 @@ A writer that can defer asks ``deferred_writes(session)``: while a batch holds t
 that must see earlier writes of the batch calls ``flush_deferred`` first. What a
 writer would have read from a statement's result it registers with ``check`` instead: after the
 flush, each check runs once with every item registered for it, in the same transaction; a check
-that raises fails the block, and the transaction's owner rolls it back.
+that raises fails the block, and the transaction's owner rolls it back. A write that must follow
+every other write of the batch (``supersede_upgrades``) is registered the same way.
 
 Only writes to the same row keep their order; a deferred statement must not read rows another
 deferred statement writes (history rows of different subscriptions may get ids out of order).

@@ -32,7 +32,12 @@ PROCRASTINATE_SCHEMA = "procrastinate"
 RUNTIME_KEY = "kitehub"
 # Modules with a ``register_tasks(app)`` function (imported by path: shared infrastructure
 # does not import the areas).
-TASK_MODULES = ("kitehub.provisioning.jobs", "kitehub.platform.subscriptions.jobs", "kitehub.tenant.guests.jobs")
+TASK_MODULES = (
+    "kitehub.provisioning.jobs",
+    "kitehub.platform.subscriptions.jobs",
+    "kitehub.platform.retention",
+    "kitehub.tenant.guests.jobs",
+)
 
 
 @dataclass(frozen=True, slots=True)

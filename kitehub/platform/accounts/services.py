@@ -105,7 +105,11 @@ async def authenticate(session: AsyncSession, actor: AuditActor, email: str, pas
     usable = account is not None and account.is_active
     valid = await verify_password(account.password_hash if account is not None and usable else None, password)
 
-    await session.execute(insert(LoginAttempts).values(email=key).on_conflict_do_nothing())
+    # an upsert that locks the row at once: the hourly clean-up (accounts.retention) may delete an
+    # idle row at any moment, and a row merely seen here could be gone when it is locked below
+    await session.execute(
+        insert(LoginAttempts).values(email=key).on_conflict_do_update(index_elements=["email"], set_={"email": key})
+    )
     attempts = await session.get(LoginAttempts, key, with_for_update=True, populate_existing=True)
     assert attempts is not None
     now = datetime.now(UTC)

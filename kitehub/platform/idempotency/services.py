@@ -6,9 +6,10 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import delete, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,7 @@ from kitehub.errors import ConflictError, InvalidInputError
 from kitehub.platform.idempotency.models import IdempotencyKey
 
 MAX_KEY_LENGTH = 255
+KEEP_ANSWERS = timedelta(hours=24)  # a client retrying within a day gets the first answer (Stripe's rule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +83,21 @@ async def remember(
         await session.flush()
     except IntegrityError as exc:  # the same key, in a request running at this very moment
         raise ConflictError("a request with this Idempotency-Key is already in progress") from exc
+
+
+async def forget_old_answers(session: AsyncSession, now: datetime, *, limit: int) -> int:
+    """Delete up to ``limit`` answers stored more than ``KEEP_ANSWERS`` ago; how many went.
+
+    Rows another transaction holds are skipped, so two workers cleaning at once never wait for
+    each other (or for a request) and never count a row twice.
+    """
+    key = IdempotencyKey
+    old = (
+        select(key.account_id, key.scope, key.key)
+        .where(key.created_at < now - KEEP_ANSWERS)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = delete(key).where(tuple_(key.account_id, key.scope, key.key).in_(old))
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -2,7 +2,8 @@
 
 ``PENDING -> PAID | EXPIRED | CANCELLED``; an admin holding money that arrived late may still pay
 an EXPIRED or CANCELLED order. Every change writes a ``payment_order_events`` row in the same
-transaction (``write_paid``: in the same statement, for the payment hot path).
+transaction (``write_paid`` and ``supersede_upgrades``: in the same statement, for the payment
+hot path).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from kitehub.deferred_writes import deferred_writes
 from kitehub.errors import ConflictError
-from kitehub.platform.payments.models import PaymentOrder, PaymentOrderEvent, PaymentOrderStatus
+from kitehub.platform.payments.models import PaymentOrder, PaymentOrderEvent, PaymentOrderKind, PaymentOrderStatus
 
 P = PaymentOrderStatus
 ALLOWED_TRANSITIONS: dict[PaymentOrderStatus, frozenset[PaymentOrderStatus]] = {
@@ -152,3 +153,71 @@ async def write_paid(
         raise OrderStateError(f"payment order {order.order_code} changed while it was being paid")
     for name, value in {**values, "version": order.version + 1}.items():
         set_committed_value(order, name, value)
+
+
+def _supersede_statement() -> Any:
+    """Built once: the instance's PENDING upgrades become CANCELLED, each with its event."""
+    table, events = cast(Table, PaymentOrder.__table__), cast(Table, PaymentOrderEvent.__table__)
+    waiting = (
+        select(table.c.id)
+        .where(
+            table.c.instance_id == bindparam("of_instance", type_=Uuid),
+            table.c.kind == bindparam("waiting_kind"),
+            table.c.status == bindparam("current_status"),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    superseded = (
+        update(table)
+        .where(table.c.id.in_(waiting))
+        .values(status=bindparam("status"), version=table.c.version + 1, updated_at=func.now())
+        .returning(table.c.id)
+        .cte("superseded")
+    )
+    columns = ["payment_order_id", "from_status", "to_status", "actor_id", "bank_transaction_id", "reason"]
+    source = select(
+        superseded.c.id,
+        bindparam("from_status_text", type_=String),
+        bindparam("to_status_text", type_=String),
+        bindparam("actor_id", type_=Uuid),
+        bindparam("bank_transaction_id", type_=Uuid),
+        bindparam("reason", type_=Text),
+    )
+    return insert(events).from_select(columns, source)
+
+
+_SUPERSEDE = _supersede_statement()
+
+
+async def _supersede_each(session: AsyncSession, renewals: list[dict[str, Any]]) -> None:
+    await session.execute(_SUPERSEDE, renewals)
+
+
+async def supersede_upgrades(session: AsyncSession, renewal: PaymentOrder, *, actor_id: uuid.UUID | None) -> None:
+    """A paid renewal moved the period's end, so the instance's PENDING upgrade orders, priced for
+    the days left in the old period, no longer fit: they become CANCELLED (with the reason in their
+    history), and the owner asks for an upgrade priced for the new period.
+
+    This keeps what an owner sees honest; what keeps the money safe is the rule itself
+    (``why_not_applicable``: an upgrade applies only to the period it was priced for). So an
+    upgrade another transaction is paying at this moment is skipped rather than waited for (that
+    transaction locked the order before the subscription: waiting would be a lock cycle); its
+    money waits for review. In a batch, this runs after the batch's payments are written, so an
+    upgrade paid earlier in the batch stays PAID.
+    """
+    parameters = {
+        "of_instance": renewal.instance_id,
+        "waiting_kind": PaymentOrderKind.UPGRADE,
+        "current_status": P.PENDING,
+        "status": P.CANCELLED,
+        "from_status_text": P.PENDING.value,
+        "to_status_text": P.CANCELLED.value,
+        "actor_id": actor_id,
+        "bank_transaction_id": None,
+        "reason": f"superseded: renewal {renewal.order_code} was paid, so the period this upgrade was priced "
+        "for changed; ask for a new upgrade",
+    }
+    if (batch := deferred_writes(session)) is not None:
+        batch.check(_supersede_each, parameters)
+    else:
+        await _supersede_each(session, [parameters])

@@ -28,14 +28,16 @@ from kitehub.platform.payments.models import (
     BankTransaction,
     BankTransactionStatus,
     PaymentOrder,
+    PaymentOrderEvent,
+    PaymentOrderKind,
     PaymentOrderStatus,
     PaymentOrderType,
     TransferDirection,
 )
-from kitehub.platform.payments.order_lifecycle import transition, write_paid
+from kitehub.platform.payments.order_lifecycle import supersede_upgrades, transition, write_paid
 from kitehub.platform.payments.order_locks import NamedOrder, lock_named_orders
 from kitehub.platform.payments.orders import ORDER_CODE_PATTERN, ReceivingAccount
-from kitehub.platform.subscriptions.models import Subscription
+from kitehub.platform.subscriptions.models import Subscription, SubscriptionStatus
 from kitehub.platform.subscriptions.services import (
     PaymentNotApplicableError,
     applicable_subscription,
@@ -223,7 +225,7 @@ async def settle_with(
     if order.status is PaymentOrderStatus.PENDING and order.expires_at <= now:
         transition(session, order, PaymentOrderStatus.EXPIRED, reason="not paid before it expired")
     if order.status is not PaymentOrderStatus.PENDING:
-        return _review(f"order {order.order_code} is {order.status.value}", order)
+        return _review(await _why_not_pending(session, order), order)
     if delivery.amount < order.amount:
         return _review(f"underpaid: {delivery.amount} of {order.amount} VND", order)
     if order.type is PaymentOrderType.ENROLLMENT and await _enrollment_paid_already(session, order):
@@ -234,6 +236,20 @@ async def settle_with(
     except (PaymentNotApplicableError, NotFoundError) as exc:  # raised before anything changed
         return _review(exc.detail, order)
     return Outcome(T.MATCHED, None, order.id)
+
+
+async def _why_not_pending(session: AsyncSession, order: PaymentOrder) -> str:
+    """What an admin reviewing the money needs: the order's status, and why it was cancelled."""
+    reason = f"order {order.order_code} is {order.status.value}"
+    if order.status is PaymentOrderStatus.CANCELLED:
+        cancelled = await session.scalar(
+            select(PaymentOrderEvent.reason)
+            .where(PaymentOrderEvent.payment_order_id == order.id, PaymentOrderEvent.to_status == order.status)
+            .order_by(PaymentOrderEvent.id.desc())
+            .limit(1)
+        )
+        reason += f" ({cancelled})" if cancelled else ""
+    return reason
 
 
 async def _enrollment_paid_already(session: AsyncSession, order: PaymentOrder) -> bool:
@@ -279,6 +295,9 @@ async def pay_order(
                      actor_id=actor_id, bank_transaction_id=bank_transaction_id, reason=note,
                      admin_override=admin_override)  # fmt: skip
     if subscription is not None:
+        renewal = order.kind is PaymentOrderKind.PERIOD and subscription.status is SubscriptionStatus.ACTIVE
         await apply_paid_order(session, order, subscription, actor_id=actor_id, now=now)
+        if renewal:
+            await supersede_upgrades(session, order, actor_id=actor_id)
     elif order.type is PaymentOrderType.ENROLLMENT:
         await schedule_activation(session, order)

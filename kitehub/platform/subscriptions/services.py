@@ -2,15 +2,16 @@
 
 Rules (ARCHITECTURE.md): the first payment ends the trial and starts a paid period at once, on the
 tier paid for; a renewal extends from ``max(now, current_period_end)``; an upgrade applies once its
-prorated difference is paid; a downgrade waits for period end and is refused while usage does not
-fit; cancelling is a flag that can be undone until the period ends.
+prorated difference is paid, and only to the period it was priced for (a paid renewal supersedes
+it: ``order_lifecycle.supersede_upgrades``); a downgrade waits for period end and is refused while
+usage does not fit; cancelling is a flag that can be undone until the period ends.
 """
 
 from __future__ import annotations
 
 import math
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,10 +74,26 @@ def why_not_applicable(subscription: Subscription, order: PaymentOrder, now: dat
             return f"an upgrade from {order.details.get('from_tier')} but the tier is now {subscription.tier_code}"
         if subscription.current_period_end is None or subscription.current_period_end <= now:
             return "an upgrade paid after the period it was priced for ended"
-        return None
+        return _wrong_period(order, subscription.current_period_end)
     if subscription.status is S.ACTIVE and subscription.tier_code != order.tier_code:
         return f"a renewal on {order.tier_code} but the subscription is ACTIVE on {subscription.tier_code}"
     return None
+
+
+def _wrong_period(order: PaymentOrder, period_end: datetime) -> str | None:
+    """An upgrade is priced for the time left until ``priced_until``: it buys the higher tier for
+    that period only. Once the period moved (a renewal was paid), the price no longer fits."""
+    try:
+        priced_until = datetime.fromisoformat(str(order.details["priced_until"]))
+    except (KeyError, ValueError):
+        return f"upgrade order {order.order_code} does not say which period it was priced for"
+    if priced_until == period_end:
+        return None
+    priced, now_ends = (f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" for moment in (priced_until, period_end))
+    return (
+        f"upgrade order {order.order_code} was priced for the period ending {priced}, but the period now ends "
+        f"{now_ends}: ask for a new upgrade"
+    )
 
 
 def payment_change(subscription: Subscription, order: PaymentOrder, now: datetime) -> Change:

@@ -1,7 +1,8 @@
 """Changing tier: free during a trial, paid (prorated) upwards, scheduled downwards.
 
 An upgrade becomes a payment order for the price difference over the time left in the period; it
-applies the moment that order is paid. A downgrade applies at period end, and only when the
+applies the moment that order is paid, if the period is still the one it was priced for
+(``priced_until``). A downgrade applies at period end, and only when the
 school's usage fits the smaller tier: refused with each exceeded limit otherwise.
 """
 
