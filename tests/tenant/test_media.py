@@ -128,3 +128,34 @@ async def test_reconcile_finds_and_fixes_what_drifted(
     assert kept["size_bytes"] == 1000
     adjust = await fetch(platform_url, "SELECT bytes_delta FROM storage_events WHERE kind = 'ADJUST'")
     assert [row["bytes_delta"] for row in adjust] == [-507]
+
+
+async def test_reconcile_finishes_or_undoes_interrupted_deletes(
+    make_tenant: TenantFactory,
+    settings: Settings,
+    platform_sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+) -> None:
+    tenant = await make_tenant(tier="STANDARD")
+    media_root = Path(settings.data_dir) / "media"
+    storage = LocalStorage(media_root)
+    async with schools(settings, tenant) as [school]:
+        kept = (await _upload(school, "kept.bin", b"k" * 300)).json()
+        gone = (await _upload(school, "gone.bin", b"g" * 200)).json()
+        assert (await school.call("DELETE", f"/media/{gone['id']}")).status_code == 204
+        # crashes: one delete stopped after moving its file aside, one after committing its record
+        await storage.set_aside(f"{tenant.id}/{kept['id']}")
+        leftover = media_root / str(tenant.id) / f".deleting-{gone['id']}"
+        leftover.write_bytes(b"g" * 200)
+        os.utime(leftover, (time.time() - 3600, time.time() - 3600))
+
+        [before] = await reconcile(platform_sessions, vault, storage, fix=False)
+        await reconcile(platform_sessions, vault, storage, fix=True)
+        [after] = await reconcile(platform_sessions, vault, storage, fix=False)
+        download = await school.call("GET", f"/media/{kept['id']}")
+
+    assert [str(media_id) for media_id in before.missing_files] == [kept["id"]]
+    assert after.consistent
+    assert after.counted_bytes == 300
+    assert download.content == b"k" * 300
+    assert sorted(path.name for path in (media_root / str(tenant.id)).iterdir()) == [kept["id"]]

@@ -134,8 +134,7 @@ class LocalStorage:
     async def set_aside(self, key: str) -> str | None:
         """Move the file to a hidden name beside it, from where ``restore`` brings it back;
         None when there is no file to move."""
-        folder, _, name = key.rpartition("/")
-        aside = f"{folder}/{ASIDE_PREFIX}{name}"
+        aside = aside_key(key)
 
         def move() -> bool:
             try:
@@ -161,7 +160,8 @@ class LocalStorage:
         return await _on_disk(stat)
 
     async def files(self, instance_id: uuid.UUID) -> dict[str, FileInfo]:
-        """Every stored file of the instance, with its size and age."""
+        """Every stored file of the instance, with its size and age, files set aside by a delete
+        included (uploads still being written are not)."""
         folder = self._root / str(instance_id)
 
         def scan() -> dict[str, FileInfo]:
@@ -169,12 +169,18 @@ class LocalStorage:
                 return {}
             found = {}
             for entry in folder.iterdir():
-                if entry.is_file() and not entry.name.startswith("."):
+                if entry.is_file() and (not entry.name.startswith(".") or entry.name.startswith(ASIDE_PREFIX)):
                     status = entry.stat()
                     found[f"{instance_id}/{entry.name}"] = FileInfo(status.st_size, status.st_mtime)
             return found
 
         return await to_thread.run_sync(scan)
+
+
+def aside_key(key: str) -> str:
+    """Where a delete moves the file of ``key`` until its record is gone."""
+    folder, _, name = key.rpartition("/")
+    return f"{folder}/{ASIDE_PREFIX}{name}"
 
 
 async def _on_disk(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
