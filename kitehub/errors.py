@@ -16,6 +16,7 @@ import asyncpg
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
@@ -160,6 +161,19 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return problem_response(request, status=status, slug=None, title=title, detail=detail, headers=exc.headers)
 
 
+def _body_too_large(request: Request[Any, Any, Any], exc: RequestEntityTooLarge) -> Response[dict[str, Any]]:
+    """Refused from the declared Content-Length, or as soon as more bytes arrived than allowed."""
+    limit = request.route_handler.resolve_request_max_body_size()
+    return problem_response(
+        request,
+        status=413,
+        slug="body-too-large",
+        title="Request body too large",
+        detail=f"this endpoint accepts a body of at most {limit} bytes",
+        extra={"max_body_bytes": limit},
+    )
+
+
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     logger.error("unhandled error", path=request.url.path, method=request.method, exc_info=exc)
     return problem_response(
@@ -221,6 +235,7 @@ def problem_exception_handlers() -> ExceptionHandlersMap:
         DBAPIError: _database_refused_input,
         KiteHubError: _kitehub_error,
         ValidationException: _validation_error,
+        RequestEntityTooLarge: _body_too_large,
         HTTPException: _http_error,
         Exception: _unexpected_error,
     }
@@ -231,6 +246,7 @@ _HANDLERS: tuple[tuple[type[BaseException], Callable[[Request[Any, Any, Any], An
     (DBAPIError, _database_refused_input),
     (KiteHubError, _kitehub_error),
     (ValidationException, _validation_error),
+    (RequestEntityTooLarge, _body_too_large),
     (HTTPException, _http_error),
 )
 

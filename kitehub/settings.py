@@ -91,6 +91,9 @@ class Settings(BaseSettings):
         default=20, description="CONNECTION LIMIT of each tenant role, across all KiteHub processes"
     )
     trial_days: Annotated[int, Field(ge=0)] = 14
+    max_instances_per_owner: Annotated[int, Field(ge=0)] = Field(
+        default=5, description="live instances one owner may hold (0 = no limit; admins are exempt)"
+    )
     grace_days: Annotated[int, Field(ge=0)] = 7
     payment_order_ttl_hours: Annotated[int, Field(ge=1)] = 24
     platform_bank_bin: Annotated[str | None, Field(pattern=r"^[0-9]{6}$")] = Field(

@@ -58,6 +58,7 @@ class InstanceController(Controller):
             idempotency_key=idempotency_key,
             trial_days=state.settings.trial_days,
             base_domain=state.settings.base_domain,
+            max_instances=state.settings.max_instances_per_owner,
         )
         return Response(answer.body, status_code=answer.status_code, headers=answer.headers)  # type: ignore[arg-type]
 

@@ -85,9 +85,10 @@ class WebhookAck(BaseModel):
 
 
 class SePayDelivery(BaseModel):
-    """SePay's webhook body (FACTS.md); unknown fields are kept in the raw copy, not refused."""
+    """SePay's webhook body (FACTS.md). Unknown fields are neither refused nor stored: the stored
+    copy of a delivery is its known fields only, each bounded, so a delivery cannot store junk."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
     id: int = Field(ge=0)
     gateway: str | None = Field(default=None, max_length=100)
@@ -100,25 +101,33 @@ class SePayDelivery(BaseModel):
     description: str | None = Field(default=None, max_length=2000)
     transferAmount: int = Field(ge=0, lt=10**15)  # noqa: N815
     referenceCode: str | None = Field(default=None, max_length=128)  # noqa: N815
-    accumulated: int | None = None
+    accumulated: int | None = Field(default=None, gt=-(10**15), lt=10**15)
 
 
 class CassoTransaction(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """Casso v2's ``data`` (FACTS.md); as with SePay, only these fields are kept."""
+
+    model_config = ConfigDict(extra="ignore")
 
     id: int = Field(ge=0)
     reference: str | None = Field(default=None, max_length=128)
     description: str | None = Field(default=None, max_length=2000)
     amount: int = Field(gt=-(10**15), lt=10**15, description="negative for money going out")
-    runningBalance: int | None = None  # noqa: N815
+    runningBalance: int | None = Field(default=None, gt=-(10**15), lt=10**15)  # noqa: N815
     transactionDateTime: str | None = Field(default=None, max_length=40)  # noqa: N815
     accountNumber: str | None = Field(default=None, max_length=32)  # noqa: N815
-    bankName: str | None = None  # noqa: N815
-    bankAbbreviation: str | None = None  # noqa: N815
+    bankName: str | None = Field(default=None, max_length=200)  # noqa: N815
+    bankAbbreviation: str | None = Field(default=None, max_length=32)  # noqa: N815
+    virtualAccountNumber: str | None = Field(default=None, max_length=64)  # noqa: N815
+    virtualAccountName: str | None = Field(default=None, max_length=200)  # noqa: N815
+    counterAccountName: str | None = Field(default=None, max_length=200)  # noqa: N815
+    counterAccountNumber: str | None = Field(default=None, max_length=64)  # noqa: N815
+    counterAccountBankId: str | None = Field(default=None, max_length=32)  # noqa: N815
+    counterAccountBankName: str | None = Field(default=None, max_length=200)  # noqa: N815
 
 
 class CassoDelivery(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
     error: int = 0
     data: CassoTransaction

@@ -21,12 +21,19 @@ from kitehub.platform.payments.instance_webhooks import instance_for_webhook
 from kitehub.platform.payments.orders import configured_account
 from kitehub.platform.payments.schemas import WebhookAck
 from kitehub.platform.payments.settlement_batch import Received, SettlementBatcher
-from kitehub.platform.payments.webhooks import casso_delivery, check_casso_signature, check_sepay_key, sepay_delivery
+from kitehub.platform.payments.webhooks import (
+    WEBHOOK_MAX_BODY_BYTES,
+    casso_delivery,
+    check_casso_signature,
+    check_sepay_key,
+    sepay_delivery,
+)
 
 
 class WebhookController(Controller):
     path = "/api/v1/webhooks"
     tags = ["webhooks"]  # noqa: RUF012 - Litestar declares it as an instance attribute
+    request_max_body_size = WEBHOOK_MAX_BODY_BYTES  # 413 from Content-Length, or once that many bytes arrived
 
     @post("/sepay", status_code=200, summary="SePay: a transfer seen on the platform's account")
     async def sepay(

@@ -1,8 +1,9 @@
 """Bank-transfer webhooks (SePay, Casso v2): who may deliver, and what a delivery says.
 
-Secrets are compared in constant time. A delivery that is authentic but malformed is refused
-with 422 so the provider retries and the log shows it; an authentic, well-formed delivery is
-always stored, whatever it turns out to mean.
+Secrets are compared in constant time. Bodies are capped (``WEBHOOK_MAX_BODY_BYTES``, refused
+with 413 before they are read in full) and only the provider's documented fields are stored. A
+delivery that is authentic but malformed is refused with 422 so the provider retries and the log
+shows it; an authentic, well-formed delivery is always stored, whatever it turns out to mean.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -21,6 +24,9 @@ from kitehub.platform.payments.schemas import CassoDelivery, SePayDelivery
 from kitehub.platform.payments.settlement import Delivery
 
 VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
+WEBHOOK_MAX_BODY_BYTES = 64 * 1024  # a real delivery is under 2 KiB
+CASSO_SIGNATURE_MAX_AGE_SECONDS = 300  # a signed delivery replayed later than this is refused, either way
+_MILLISECONDS = re.compile(r"[0-9]{1,16}")
 _BANK_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
 
@@ -49,14 +55,23 @@ def casso_signature(secret: bytes, timestamp: str, body: Any) -> str:
 
 
 def check_casso_signature(header: str | None, body: Any, secret: SecretStr | None) -> None:
-    """``X-Casso-Signature: t=<ms>,v1=<hex>`` = HMAC-SHA512(key, t + "." + canonical body)."""
+    """``X-Casso-Signature: t=<ms>,v1=<hex>`` = HMAC-SHA512(key, t + "." + canonical body).
+
+    The signed time must be within five minutes of ours (either side), so a captured delivery
+    cannot be replayed later; within that window the provider transaction id deduplicates.
+    """
     key = _configured(secret, "KITEHUB_CASSO_WEBHOOK_SECRET")
     parts = dict(item.strip().partition("=")[::2] for item in (header or "").split(",") if "=" in item)
     timestamp, given = parts.get("t", ""), parts.get("v1", "")
-    if not timestamp.isdigit() or not given:
+    if not _MILLISECONDS.fullmatch(timestamp) or not given:
         raise NotAuthenticatedError("the X-Casso-Signature header is missing or malformed")
     if not hmac.compare_digest(casso_signature(key, timestamp, body).encode(), given.strip().lower().encode()):
         raise NotAuthenticatedError("the X-Casso-Signature does not match the body")
+    skew = time.time() - int(timestamp) / 1000
+    if skew > CASSO_SIGNATURE_MAX_AGE_SECONDS:
+        raise NotAuthenticatedError(f"the X-Casso-Signature is {int(skew)} s old; at most 5 minutes are accepted")
+    if -skew > CASSO_SIGNATURE_MAX_AGE_SECONDS:
+        raise NotAuthenticatedError(f"the X-Casso-Signature's time is {int(-skew)} s ahead of ours")
 
 
 def _bank_time(value: str | None) -> datetime | None:
@@ -84,6 +99,11 @@ def _validated(model: type[SePayDelivery] | type[CassoDelivery], body: Any) -> A
         raise InvalidInputError("the webhook body is not a valid delivery", extra={"errors": errors}) from None
 
 
+def _known_fields(parsed: SePayDelivery | CassoDelivery) -> dict[str, Any]:
+    """What is stored of a delivery: the fields the provider documents, as sent (junk is dropped)."""
+    return parsed.model_dump(mode="json", exclude_unset=True)
+
+
 def sepay_delivery(body: Any) -> Delivery:
     parsed: SePayDelivery = _validated(SePayDelivery, body)
     return Delivery(
@@ -95,7 +115,7 @@ def sepay_delivery(body: Any) -> Delivery:
         account_number=parsed.accountNumber or parsed.subAccount,
         reference=parsed.referenceCode,
         transaction_at=_bank_time(parsed.transactionDate),
-        raw=body,
+        raw=_known_fields(parsed),
     )
 
 
@@ -113,5 +133,5 @@ def casso_delivery(body: Any) -> Delivery:
         account_number=data.accountNumber,
         reference=data.reference,
         transaction_at=_bank_time(data.transactionDateTime),
-        raw=body,
+        raw=_known_fields(parsed),
     )

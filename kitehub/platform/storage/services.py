@@ -60,16 +60,16 @@ async def committed_and_reserved_bytes(session: AsyncSession, instance_id: uuid.
     return (await quota(session, instance_id)).used_bytes
 
 
-async def take(session: AsyncSession, instance_id: uuid.UUID, size: int, media_id: uuid.UUID, filename: str) -> None:
+async def take(session: AsyncSession, instance_id: uuid.UUID, size: int, media_id: uuid.UUID, reason: str) -> None:
     """Count ``size`` bytes against the quota, or 413 with what is used and allowed."""
     if await session.scalar(_TAKE, {"instance_id": instance_id, "bytes": size}) is None:
         current = await quota(session, instance_id)
         raise QuotaExceededError(
-            f"{filename!r} ({size} bytes) does not fit: {current.used_bytes} of {current.limit_bytes} bytes used",
+            f"{size} bytes do not fit: {current.used_bytes} of {current.limit_bytes} bytes used",
             extra={"used_bytes": current.used_bytes, "limit_bytes": current.limit_bytes, "size_bytes": size},
         )
     session.add(StorageEvent(instance_id=instance_id, kind=StorageEventKind.UPLOAD, bytes_delta=size,
-                             media_id=media_id, reason=filename[:200]))  # fmt: skip
+                             media_id=media_id, reason=reason[:200]))  # fmt: skip
     await session.flush()
 
 

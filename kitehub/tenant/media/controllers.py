@@ -6,14 +6,14 @@ Admins upload and delete; all staff list and download.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,9 +23,11 @@ from kitehub.provisioning.resolution import ResolvedTenant
 from kitehub.tenant.auth import TenantCaller
 from kitehub.tenant.features import require_feature
 from kitehub.tenant.media.models import MediaFile
-from kitehub.tenant.media.schemas import MediaPage, MediaResponse, MediaUpload
+from kitehub.tenant.media.schemas import MediaPage, MediaResponse, MultipartFileOperation
 from kitehub.tenant.media.services import live_media, page_of_media, remove, upload
+from kitehub.tenant.media.upload_stream import LengthRequiredError
 from kitehub.tenant.users.models import TenantRole
+from kitehub.tenant.validation import invalid
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 FEATURE = "media"
@@ -40,20 +42,30 @@ class MediaController(Controller):
     tags = ["tenant"]  # noqa: RUF012 - Litestar declares it as an instance attribute
 
     @post(summary="Upload a file (multipart field 'file'); 413 when the quota is full", status_code=201,
-          request_max_body_size=MAX_UPLOAD_BYTES)  # fmt: skip
+          request_max_body_size=MAX_UPLOAD_BYTES, operation_class=MultipartFileOperation)  # fmt: skip
     async def create(
         self,
-        data: Annotated[MediaUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        request: Request[Any, Any, Any],
         tenant: NamedDependency[ResolvedTenant],
         tenant_caller: NamedDependency[TenantCaller],
         tenant_session: NamedDependency[AsyncSession],
         state: State,
     ) -> MediaResponse:
+        """The body is streamed to storage, never read whole: its declared length is taken from the
+        quota first, so a body the quota cannot hold is refused before it is read."""
         tenant_caller.require(TenantRole.ADMIN)
         await require_feature(tenant_session, FEATURE)
+        declared = request.content_length
+        if declared is None:
+            raise LengthRequiredError("send the upload with a Content-Length")
+        if declared > MAX_UPLOAD_BYTES:
+            raise RequestEntityTooLarge
+        media_type, options = request.content_type
+        if media_type != "multipart/form-data" or not options.get("boundary"):
+            raise invalid("file", "send the file as multipart/form-data, in the field 'file'")
         media = await upload(tenant_session, state.platform_sessions, state.media_storage, tenant.instance_id,
-                             filename=data.file.filename, content_type=data.file.content_type,
-                             content=await data.file.read(), uploaded_by=tenant_caller.user_id)  # fmt: skip
+                             body=request.stream(), boundary=options["boundary"].encode(), declared_bytes=declared,
+                             uploaded_by=tenant_caller.user_id)  # fmt: skip
         return _view(media)
 
     @get(summary="The school's files")

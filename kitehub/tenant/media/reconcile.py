@@ -3,7 +3,8 @@
 The truth is the stored files that have a live media record. A crash between taking the quota
 and storing (or between deleting and freeing) leaves the counter too high; a file without a
 record (or a record without a file) is reported, and ``fix`` corrects the counter, removes the
-stray files and marks records whose file is gone as deleted. Files younger than ten minutes are
+stray files and marks records whose file is gone as deleted. A delete that crashed before its
+record was committed left the file set aside: ``fix`` puts it back under its record. Files younger than ten minutes are
 left alone (an upload in flight); run ``--fix`` when uploads are quiet, since the counter is set
 from what was read.
 """
@@ -24,7 +25,7 @@ from kitehub.provisioning.tenant_access import tenant_session
 from kitehub.provisioning.tenant_config import REACHABLE
 from kitehub.provisioning.vault import Vault
 from kitehub.tenant.media.models import MediaFile
-from kitehub.tenant.media.storage import StorageBackend
+from kitehub.tenant.media.storage import StorageBackend, aside_key
 
 SETTLE_SECONDS = 600.0
 
@@ -61,6 +62,11 @@ async def reconcile(
             known = {media.storage_key for media in records}
             missing = [media for media in records if media.storage_key not in on_disk]
             if fix:
+                for media in list(missing):
+                    if (aside := aside_key(media.storage_key)) in on_disk:  # an interrupted delete
+                        await storage.restore(aside, media.storage_key)
+                        on_disk[media.storage_key] = on_disk.pop(aside)
+                        missing.remove(media)
                 for media in missing:
                     media.deleted_at = datetime.now(UTC)
         stored = sum(info.size_bytes for key, info in on_disk.items() if key in known)

@@ -1,14 +1,19 @@
 """Media within the storage quota: bytes are taken from the platform's quota before the file is
 stored, and given back on any failure and on deletion.
 
-The quota is taken in its own short platform transaction (committed at once), so concurrent
-uploads queue only on that row, not on each other's file writes.
+An upload takes its declared size (the request's ``Content-Length``) before a byte of the body
+is read, streams the file to storage, then gives back what the file did not use. The quota is
+taken in its own short platform transaction (committed at once), so concurrent uploads queue
+only on that row, not on each other's file writes. Whatever fails (a bad body, a body longer than
+declared, storage that cannot be written), no record is left and every byte taken is given back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -19,7 +24,8 @@ from kitehub.platform.storage.models import StorageEventKind
 from kitehub.platform.storage.services import give_back, take
 from kitehub.tenant.listing import ordering, page, row_or_404
 from kitehub.tenant.media.models import MediaFile
-from kitehub.tenant.media.storage import StorageBackend, StoredFile
+from kitehub.tenant.media.storage import StorageBackend, StorageUnavailableError
+from kitehub.tenant.media.upload_stream import first_file
 from kitehub.tenant.validation import invalid
 
 SORTS = {"created_at": MediaFile.created_at, "filename": MediaFile.filename, "size_bytes": MediaFile.size_bytes}
@@ -45,26 +51,35 @@ async def upload(
     storage: StorageBackend,
     instance_id: uuid.UUID,
     *,
-    filename: str | None,
-    content_type: str | None,
-    content: bytes,
+    body: AsyncIterator[bytes],
+    boundary: bytes,
+    declared_bytes: int,
     uploaded_by: uuid.UUID | None,
 ) -> MediaFile:
-    name, kind, media_id = clean_filename(filename), clean_content_type(content_type), uuid.uuid4()
+    """Store the multipart ``body``'s file within the quota, taken from ``declared_bytes`` first."""
+    media_id = uuid.uuid4()
     async with platform_sessions() as platform, platform.begin():
-        await take(platform, instance_id, len(content), media_id, name)  # 413 when it does not fit
-    stored: StoredFile | None = None
+        await take(platform, instance_id, declared_bytes, media_id, "upload")  # 413 when it does not fit
+    taken, stored = declared_bytes, None
     try:
-        stored = await storage.save(instance_id, media_id, content)
+        part = await first_file(body, boundary, declared_bytes)
+        name, kind = clean_filename(part.filename), clean_content_type(part.content_type)
+        stored = await storage.save(instance_id, media_id, part.data)
+        if stored.size_bytes < taken:
+            async with platform_sessions() as platform, platform.begin():
+                await give_back(platform, instance_id, taken - stored.size_bytes, media_id, StorageEventKind.RELEASE,
+                                "the declared size less the stored file")  # fmt: skip
+            taken = stored.size_bytes
         media = MediaFile(id=media_id, filename=name, content_type=kind, size_bytes=stored.size_bytes,
                           sha256=stored.sha256, storage_key=stored.key, uploaded_by=uploaded_by)  # fmt: skip
         tenant_session.add(media)
         await tenant_session.commit()  # the record exists before the answer says so
     except BaseException:
         if stored is not None:
-            await storage.delete(stored.key)
+            with contextlib.suppress(StorageUnavailableError):  # a stray file is reconcile's to remove
+                await storage.delete(stored.key)
         async with platform_sessions() as platform, platform.begin():
-            await give_back(platform, instance_id, len(content), media_id, StorageEventKind.RELEASE, "upload failed")
+            await give_back(platform, instance_id, taken, media_id, StorageEventKind.RELEASE, "upload failed")
         raise
     return media
 
@@ -89,14 +104,25 @@ async def remove(
     instance_id: uuid.UUID,
     media_id: uuid.UUID,
 ) -> None:
-    """Gone from the school first (committed), then its bytes are freed: a failure in between
-    can only leave the quota counting too much, which ``kitehub storage reconcile`` corrects."""
+    """Row and file go together, or neither: the file is moved aside first (storage that cannot
+    be written stops here, 503, nothing changed), then the record is marked deleted and committed
+    (a failure brings the file back), then the bytes are freed and the file removed. Only a crash
+    after the commit can leave the quota counting too much, which ``kitehub storage reconcile``
+    corrects."""
     media = await tenant_session.get(MediaFile, media_id, with_for_update=True, populate_existing=True)
     if media is None or media.deleted_at is not None:
         raise NotFoundError("no such file")
-    media.deleted_at = datetime.now(UTC)
     size, key, name = media.size_bytes, media.storage_key, media.filename
-    await tenant_session.commit()
+    aside = await storage.set_aside(key)
+    try:
+        media.deleted_at = datetime.now(UTC)
+        await tenant_session.commit()
+    except BaseException:
+        if aside is not None:
+            await storage.restore(aside, key)
+        raise
     async with platform_sessions() as platform, platform.begin():
         await give_back(platform, instance_id, size, media_id, StorageEventKind.DELETE, name[:200])
-    await storage.delete(key)
+    if aside is not None:
+        with contextlib.suppress(StorageUnavailableError):  # logged; the record and the quota are done
+            await storage.delete(aside)

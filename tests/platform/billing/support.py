@@ -65,8 +65,9 @@ def casso_body(description: str, amount: int, *, transaction_id: int | None = No
     }
 
 
-def casso_headers(body: dict[str, Any], secret: str | None = None) -> dict[str, str]:
-    timestamp = str(int(time.time() * 1000))
+def casso_headers(body: dict[str, Any], secret: str | None = None, *, at: float | None = None) -> dict[str, str]:
+    """Signed now, or at ``at`` (seconds since the epoch)."""
+    timestamp = str(int((time.time() if at is None else at) * 1000))
     key = (secret or CASSO_SECRET.get_secret_value()).encode()
     return {"X-Casso-Signature": f"t={timestamp},v1={casso_signature(key, timestamp, body)}"}
 

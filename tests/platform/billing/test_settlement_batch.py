@@ -97,7 +97,7 @@ async def test_a_delivery_the_database_refuses_fails_alone(
     batcher = SettlementBatcher(platform_sessions)
     account = configured_account(settings)
     good = [sepay_body(f"hoc phi {n}", 2_000 + n) for n in range(5)]
-    bad = sepay_body("hoc phi", 9_999, note="\u0000")  # jsonb cannot hold a NUL character
+    bad = sepay_body("hoc phi", 9_999, gateway="VCB\u0000")  # jsonb cannot hold a NUL character
 
     results = await asyncio.gather(
         *(batcher.receive(Received(sepay_delivery(body), account)) for body in [*good[:2], bad, *good[2:]]),
