@@ -192,7 +192,9 @@ def _forget_dead_holders(pgdata: Path, lock: Any) -> None:
         alive = [pid for pid in pids if isinstance(pid, int) and (pid == os.getpid() or _alive(pid))]
         if alive != pids:
             path.write_text(json.dumps(alive))
-            logger.info("embedded PostgreSQL: forgot holders that no longer run: %s", [pid for pid in pids if pid not in alive])
+            logger.info(
+                "embedded PostgreSQL: forgot holders that no longer run: %s", [pid for pid in pids if pid not in alive]
+            )
 
 
 def _write_managed_settings(pgdata: Path) -> bool:
