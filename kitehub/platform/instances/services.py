@@ -12,10 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import ConflictError, InvalidInputError
+from kitehub.instance_changes import changed
 from kitehub.jobs import enqueue
 from kitehub.platform.audit.services import AuditActor, record
 from kitehub.platform.idempotency.services import StoredAnswer, check_key, fingerprint, remember, replay
 from kitehub.platform.instances.banks import banks_by_bin
+from kitehub.platform.instances.custom_domains import new_token
 from kitehub.platform.instances.lifecycle import record_creation, transition
 from kitehub.platform.instances.models import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN, Instance, InstanceStatus
 from kitehub.platform.instances.schemas import CreateInstanceRequest
@@ -201,7 +203,9 @@ async def update_instance(
                 )
         if domain != instance.custom_domain:
             instance.custom_domain = domain
-            instance.custom_domain_verified_at = None  # a new domain must be verified again
+            instance.custom_domain_verified_at = None  # a new domain must be verified again...
+            instance.custom_domain_token = new_token() if domain else None  # ...with a new token
+            changed(session, instance.id)  # the router forgets the old domain at once
     await _flush_or_conflict(session, "custom_domain")
     after = instance_snapshot(instance)
     if after != before:  # an empty or no-op PATCH changes nothing and records nothing
