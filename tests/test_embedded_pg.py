@@ -1,11 +1,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -16,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from kitehub.db import normalise_url
 from kitehub.embedded_pg import EmbeddedServer, shared_buffers_mb
-from tests.cli_support import KITEHUB, clean_env, run_kitehub
+from tests.cli_support import KITEHUB, clean_env, private_data_dir, run_kitehub
 
 
 async def test_a_second_process_reuses_the_running_server(embedded_server: EmbeddedServer | None) -> None:
@@ -112,12 +110,12 @@ def _running(pid: int) -> bool:
 
 
 def test_a_holder_killed_by_sigkill_does_not_keep_the_server_from_stopping() -> None:
-    """``kill -9`` a ``kitehub serve``; the next one, stopped normally, still stops the server.
+    """``kill -9`` a ``kitehub serve``; the next one, stopped normally, still stops the server."""
+    with private_data_dir() as data_dir:
+        _crash_then_stop_normally(data_dir)
 
-    Its own directory outside pytest's: a pytest run started meanwhile makes pytest-of-<user>
-    private again, which the server's own system user (root runs it as another) then cannot enter.
-    """
-    tmp_path = Path(tempfile.mkdtemp(prefix="kitehub-test-holders-"))
+
+def _crash_then_stop_normally(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]
     pgdata = tmp_path / "pgdata"
@@ -151,4 +149,3 @@ def test_a_holder_killed_by_sigkill_does_not_keep_the_server_from_stopping() -> 
             stop_by = time.monotonic() + 30
             while _running(postmaster) and time.monotonic() < stop_by:
                 time.sleep(0.1)
-        shutil.rmtree(tmp_path, ignore_errors=True)
