@@ -36,6 +36,7 @@ from kitehub.platform.tiers.admin_controllers import TierAdminController
 from kitehub.platform.tiers.controllers import TierController
 from kitehub.provisioning.router import provide_tenant_router
 from kitehub.runtime import lifespan
+from kitehub.schemas import KiteHubRequest
 from kitehub.settings import Settings, get_settings
 from kitehub.tenant.routes import tenant_router
 
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
             "current_admin": Provide(provide_current_admin),
             "audit_actor": Provide(provide_audit_actor),
         },
+        request_class=KiteHubRequest,
         exception_handlers=problem_exception_handlers(),
         after_request=problem_for_html_errors,
         lifespan=[lifespan(settings, with_worker=with_worker)],

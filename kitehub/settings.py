@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 import logging
 import os
@@ -66,6 +67,28 @@ def parse_encryption_keys(raw: str) -> list[tuple[str, bytes]]:
     return keys
 
 
+def parse_nameservers(raw: str) -> list[tuple[str, int]]:
+    """``"10.0.0.2, 127.0.0.1:5353, [::1]:53"`` into (address, port) pairs (port 53 unless given)."""
+    servers = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        host, port = item, "53"
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            port = rest.removeprefix(":") or "53"
+        elif item.count(":") == 1:
+            host, port = item.split(":")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address (host or host:port)") from None
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{item!r} has a port outside 1-65535")
+        servers.append((host, int(port)))
+    return servers
+
+
 def generate_encryption_key(kid: str) -> str:
     """A fresh ``kid:base64key`` entry for ``KITEHUB_ENCRYPTION_KEYS``."""
     return f"{kid}:{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}"
@@ -107,6 +130,11 @@ class Settings(BaseSettings):
     casso_webhook_secret: SecretStr | None = Field(
         default=None, description="Casso's webhook signing key (X-Casso-Signature HMAC-SHA512)"
     )
+    dns_nameservers: str | None = Field(
+        default=None,
+        description="Custom-domain checks ask these (host or host:port, comma-separated IPs); unset: the system's",
+    )
+    dns_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -138,6 +166,14 @@ class Settings(BaseSettings):
             raise ValueError("has a port outside 1-65535")
         return value
 
+    @field_validator("dns_nameservers")
+    @classmethod
+    def _valid_nameservers(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            parse_nameservers(value)
+            return value
+        return None
+
     @field_validator("encryption_keys")
     @classmethod
     def _valid_keyring(cls, value: SecretStr | None) -> SecretStr | None:
@@ -168,6 +204,11 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "json" if self.env is Environment.PRODUCTION else "console"
+
+    @property
+    def nameservers(self) -> list[tuple[str, int]]:
+        """``dns_nameservers`` as (address, port) pairs; empty: use the system's resolver."""
+        return parse_nameservers(self.dns_nameservers) if self.dns_nameservers else []
 
     @property
     def keyring(self) -> list[tuple[str, bytes]]:

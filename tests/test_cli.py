@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 from sqlalchemy.engine import URL
@@ -83,3 +85,18 @@ async def test_a_database_from_a_newer_release_is_a_clear_error(tmp_path: Path, 
     assert "migration failed" in result.stderr
     assert "f00dfeed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_serve_on_a_port_in_use_exits_at_once_with_a_clear_error(tmp_path: Path, fresh_database_url: URL) -> None:
+    """Refused before the database is touched (no migration, no job worker taking jobs)."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        env = clean_env(KITEHUB_DATABASE_URL=libpq_dsn(fresh_database_url), KITEHUB_DATA_DIR=str(tmp_path))
+        started = time.monotonic()
+        result = run_kitehub("serve", "--port", str(port), env=env, timeout=60)
+    assert result.returncode == 1
+    assert time.monotonic() - started < 30
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "another kitehub serve" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert await table_names(fresh_database_url) == set()  # nothing migrated

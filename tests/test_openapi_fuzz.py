@@ -30,6 +30,7 @@ from kitehub.platform.instances.models import InstanceStatus
 from kitehub.platform.instances.services import request_instance
 from kitehub.settings import Settings
 from tests.conftest import make_settings
+from tests.dns_server import txt_server
 from tests.support import create_database, drop_database
 
 
@@ -56,13 +57,21 @@ async def _seed(url: URL) -> tuple[uuid.UUID, uuid.UUID, list[uuid.UUID]]:
 
 
 @pytest.fixture(scope="module")
+def fuzz_dns() -> Iterator[str]:
+    """Custom-domain checks get real DNS answers (no such record) from a server on loopback."""
+    with txt_server() as (_, nameservers):
+        yield nameservers
+
+
+@pytest.fixture(scope="module")
 def fuzz_target(
-    server_url: URL, platform_template: str, tmp_path_factory: pytest.TempPathFactory
+    server_url: URL, platform_template: str, tmp_path_factory: pytest.TempPathFactory, fuzz_dns: str
 ) -> Iterator[tuple[Any, Settings, dict[str, uuid.UUID], list[uuid.UUID]]]:
     name = f"kitehub_fuzz_{uuid.uuid4().hex[:8]}"
     url = asyncio.run(create_database(server_url, name, template=platform_template))
     settings = make_settings(Path(tmp_path_factory.mktemp("fuzz")), url).model_copy(
         update={  # payments configured, so the fuzzer reaches the real order and webhook paths
+            "dns_nameservers": fuzz_dns,
             "platform_bank_bin": "970436",
             "platform_bank_account": "0071000888999",
             "platform_bank_account_name": "KITEHUB",

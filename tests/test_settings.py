@@ -137,3 +137,15 @@ def test_processes_starting_together_share_one_set_of_dev_secrets(tmp_path: Path
 def test_a_port_out_of_range_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="KITEHUB_DATABASE_URL"):
         load_settings(data_dir=tmp_path, database_url="postgresql://kh@db:99999/kitehub")
+
+
+def test_dns_nameservers_are_addresses_with_optional_ports(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, dns_nameservers="10.0.0.2, 127.0.0.1:5353,[::1]:53")
+    assert settings.nameservers == [("10.0.0.2", 53), ("127.0.0.1", 5353), ("::1", 53)]
+    assert load_settings(data_dir=tmp_path).nameservers == []
+
+
+@pytest.mark.parametrize("raw", ["dns.google", "127.0.0.1:0", "127.0.0.1:dns", "[::1]:99999"])
+def test_unusable_dns_nameservers_are_refused(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(SettingsError, match="KITEHUB_DNS_NAMESERVERS"):
+        load_settings(data_dir=tmp_path, dns_nameservers=raw)

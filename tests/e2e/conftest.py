@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cli_support import KITEHUB, clean_env
+from tests.cli_support import KITEHUB, clean_env, private_data_dir
 
 STARTUP_DEADLINE_SECONDS = 60
 
@@ -42,8 +42,12 @@ BOOTSTRAP_ADMIN = ("admin@kitehub.test", "bootstrap-admin-password")
 @pytest.fixture
 def running_server(tmp_path: Path) -> Iterator[RunningServer]:
     """``kitehub serve`` on a fresh data dir; its first start creates the configured admin."""
+    with private_data_dir() as data_dir:
+        yield from _serve(tmp_path, data_dir)
+
+
+def _serve(tmp_path: Path, data_dir: Path) -> Iterator[RunningServer]:
     port = _free_port()
-    data_dir = tmp_path / "data"
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

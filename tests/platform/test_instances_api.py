@@ -61,6 +61,9 @@ async def test_the_same_idempotency_key_gives_the_same_answer(client: AsyncTestC
         ({"subdomain": "-bad", "organization_name": "x"}, 422),
         ({"subdomain": "Bad_Name", "organization_name": "x"}, 422),
         ({"subdomain": "ab", "organization_name": "x"}, 422),
+        ({"subdomain": "xn--trng-hoa-iic4085e", "organization_name": "x"}, 422),  # punycode look-alike
+        ({"subdomain": "ab--cd", "organization_name": "x"}, 422),  # DNS's reserved label form
+        ({"subdomain": "XN--abc", "organization_name": "x"}, 422),
         ({"subdomain": "ok-name", "organization_name": "x", "tier": "GOLD"}, 422),
         ({"subdomain": "ok-name", "organization_name": "   "}, 422),
         ({"subdomain": "ok-name", "organization_name": "x", "owner_id": str(uuid.uuid4())}, 422),
@@ -104,6 +107,11 @@ async def test_patch_and_bank_account(client: AsyncTestClient, platform_url: URL
     assert (await client.patch(url, json={"custom_domain": "not a domain"}, headers=headers)).status_code == 422
     assert (await client.patch(url, json={"custom_domain": "x.kitehub.localhost"}, headers=headers)).status_code == 422
     assert (await client.patch(url, json={"status": "READY"}, headers=headers)).status_code == 422
+    for reserved in ("ab--cd.example.vn", "xn--zz!.example.vn", "xn--abc.example.vn"):
+        assert (await client.patch(url, json={"custom_domain": reserved}, headers=headers)).status_code == 422
+    idn = await client.patch(url, json={"custom_domain": "xn--trng-hoa-iic4085e.vn"}, headers=headers)
+    assert idn.status_code == 200, idn.text  # a real internationalised domain, in punycode
+    renamed = await client.patch(url, json={"custom_domain": "hoc.example.vn"}, headers=headers)
 
     other = await create_instance(client, headers)
     claimed_too = await client.patch(f"/api/v1/instances/{other['id']}", json={"custom_domain": "hoc.example.vn"},

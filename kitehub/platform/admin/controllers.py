@@ -24,9 +24,10 @@ from kitehub.platform.admin.schemas import (
 from kitehub.platform.admin.services import add_database_server, server_views
 from kitehub.platform.audit.services import AuditActor, AuditQuery, page_of_audit
 from kitehub.platform.instances import admin_services
+from kitehub.platform.instances.custom_domains import mark_verified, required_verification
 from kitehub.platform.instances.models import InstanceStatus
 from kitehub.platform.instances.queries import InstanceFilter, any_instance, page_of_instances
-from kitehub.platform.instances.schemas import InstancePage, InstanceResponse
+from kitehub.platform.instances.schemas import CustomDomainVerification, InstancePage, InstanceResponse
 from kitehub.platform.instances.views import instance_views, view_of
 
 
@@ -92,6 +93,22 @@ class AdminController(Controller):
         instance = await any_instance(platform_session, instance_id, for_update=True)
         await admin_services.retry_provisioning(platform_session, audit_actor.as_account(current_admin), instance)
         return await view_of(platform_session, instance, state.settings.base_domain)
+
+    @post(
+        "/instances/{instance_id:uuid}/custom-domain/verify",
+        status_code=200,
+        summary="Mark the custom domain verified by hand (audited), without a DNS check",
+    )
+    async def verify_custom_domain(
+        self,
+        instance_id: FromPath[uuid.UUID],
+        current_admin: NamedDependency[Account],
+        audit_actor: NamedDependency[AuditActor],
+        platform_session: NamedDependency[AsyncSession],
+    ) -> CustomDomainVerification:
+        instance = await any_instance(platform_session, instance_id, for_update=True)
+        await mark_verified(platform_session, audit_actor.as_account(current_admin), instance, method="admin")
+        return required_verification(instance)
 
     @delete("/instances/{instance_id:uuid}", status_code=200, summary="Delete; purge=true also drops database and role")
     async def remove(

@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.platform.accounts.models import Account
 from kitehub.platform.audit.services import AuditActor
+from kitehub.platform.instances.custom_domains import required_verification, verify_by_dns
 from kitehub.platform.instances.queries import InstanceFilter, owned_instance, page_of_instances
 from kitehub.platform.instances.schemas import (
     BankAccountRequest,
     CreateInstanceRequest,
+    CustomDomainVerification,
     InstancePage,
     InstanceResponse,
     UpdateInstanceRequest,
@@ -109,6 +111,40 @@ class InstanceController(Controller):
         )
         await platform_session.refresh(instance)
         return await view_of(platform_session, instance, state.settings.base_domain)
+
+    @get("/{instance_id:uuid}/custom-domain", summary="The DNS record that proves the custom domain")
+    async def custom_domain(
+        self,
+        instance_id: FromPath[uuid.UUID],
+        current_account: NamedDependency[Account],
+        platform_session: NamedDependency[AsyncSession],
+    ) -> CustomDomainVerification:
+        instance = await owned_instance(platform_session, current_account.id, instance_id)
+        return required_verification(instance)
+
+    @post(
+        "/{instance_id:uuid}/custom-domain/verify",
+        status_code=200,
+        summary="Check the _kitehub.<domain> TXT record in DNS; once found, the domain reaches the school",
+    )
+    async def verify_custom_domain(
+        self,
+        instance_id: FromPath[uuid.UUID],
+        current_account: NamedDependency[Account],
+        audit_actor: NamedDependency[AuditActor],
+        platform_session: NamedDependency[AsyncSession],
+        state: State,
+    ) -> CustomDomainVerification:
+        instance = await owned_instance(platform_session, current_account.id, instance_id)
+        settings = state.settings
+        await verify_by_dns(
+            platform_session,
+            audit_actor.as_account(current_account),
+            instance,
+            nameservers=settings.nameservers,
+            timeout_seconds=settings.dns_timeout_seconds,
+        )
+        return required_verification(instance)
 
     @put("/{instance_id:uuid}/bank-account", summary="Where the school's enrollment payments go")
     async def bank_account(

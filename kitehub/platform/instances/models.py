@@ -110,6 +110,9 @@ class Instance(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Platfo
     subdomain: Mapped[str] = mapped_column(String(50))
     custom_domain: Mapped[str | None] = mapped_column(String(253))
     custom_domain_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    custom_domain_token: Mapped[str | None] = mapped_column(
+        String(64), comment="value of the _kitehub.<domain> TXT record proving the domain (public by design)"
+    )
     organization_name: Mapped[str] = mapped_column(String(200))
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
     status: Mapped[InstanceStatus] = mapped_column(

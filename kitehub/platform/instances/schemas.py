@@ -47,6 +47,17 @@ class StorageSummary(BaseModel):
     limit_bytes: int
 
 
+class CustomDomainVerification(BaseModel):
+    """The DNS record that proves the custom domain, and whether it has been proven."""
+
+    domain: str
+    record_type: str = Field(examples=["TXT"])
+    record_name: str = Field(examples=["_kitehub.hoc.example.vn"], description="publish the record here")
+    record_value: str = Field(description="the record's value: public, it proves control of the domain's DNS")
+    verified: bool
+    verified_at: datetime | None
+
+
 class InstanceResponse(BaseModel):
     id: uuid.UUID
     subdomain: str
@@ -59,6 +70,7 @@ class InstanceResponse(BaseModel):
     storage: StorageSummary | None
     schema_revision: str | None
     custom_domain: str | None
+    custom_domain_verification: CustomDomainVerification | None
     bank_account: BankAccountView | None
     tenant_url: str
     created_at: datetime

@@ -12,11 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import ConflictError, InvalidInputError
+from kitehub.instance_changes import changed
 from kitehub.jobs import enqueue
 from kitehub.platform.accounts.models import Account, AccountRole
 from kitehub.platform.audit.services import AuditActor, record
 from kitehub.platform.idempotency.services import StoredAnswer, check_key, fingerprint, remember, replay
 from kitehub.platform.instances.banks import banks_by_bin
+from kitehub.platform.instances.custom_domains import new_token
 from kitehub.platform.instances.lifecycle import record_creation, transition
 from kitehub.platform.instances.models import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN, Instance, InstanceStatus
 from kitehub.platform.instances.schemas import CreateInstanceRequest
@@ -29,11 +31,22 @@ from kitehub.provisioning import jobs as provisioning_jobs
 _SUBDOMAIN = re.compile(SUBDOMAIN_PATTERN)
 
 
+def is_reserved_label_form(label: str) -> bool:
+    """DNS's reserved label form (RFC 5891 section 4.2.3.1): '--' as the 3rd and 4th characters."""
+    return label[2:4] == "--"
+
+
 def validate_subdomain(subdomain: str) -> str:
     if not _SUBDOMAIN.match(subdomain):
         raise InvalidInputError(
             "a subdomain is 3-50 characters of a-z, 0-9 and '-', not starting or ending with '-'",
             extra={"errors": [{"field": "subdomain", "message": "invalid format", "source": "body"}]},
+        )
+    if is_reserved_label_form(subdomain):
+        raise InvalidInputError(
+            "a subdomain must not have '--' as its 3rd and 4th characters: DNS keeps that form for"
+            " encoded names ('xn--' is punycode), which could spell a look-alike of another school's name",
+            extra={"errors": [{"field": "subdomain", "message": "reserved label form", "source": "body"}]},
         )
     if subdomain in RESERVED_SUBDOMAINS:
         raise InvalidInputError(
@@ -127,6 +140,21 @@ async def check_instance_limit(session: AsyncSession, actor: AuditActor, owner_i
         )
 
 
+def _valid_custom_label(label: str) -> bool:
+    """A custom domain may be internationalised: a school's own Vietnamese domain is spelled in
+    punycode ('xn--…'), and proving it in DNS shows it is theirs, so such labels are kept when they
+    decode. Any other label in DNS's reserved form ('ab--…') no registry hands out: refused."""
+    if not is_reserved_label_form(label):
+        return True
+    if not label.startswith("xn--"):
+        return False
+    try:
+        label.encode("ascii").decode("idna")
+    except UnicodeError:
+        return False
+    return True
+
+
 async def request_instance(
     session: AsyncSession,
     actor: AuditActor,
@@ -179,6 +207,10 @@ async def update_instance(
         if domain is not None:
             if not CUSTOM_DOMAIN.match(domain):
                 raise _invalid("custom_domain", "not a domain name")
+            if not all(_valid_custom_label(label) for label in domain.split(".")):
+                raise _invalid(
+                    "custom_domain", "a label with '--' as its 3rd and 4th characters must be valid punycode ('xn--')"
+                )
             if domain == base_domain or domain.endswith("." + base_domain):
                 raise _invalid("custom_domain", f"must be outside {base_domain}")
             taken = await session.scalar(  # only a verified claim makes a domain taken
@@ -195,7 +227,9 @@ async def update_instance(
                 )
         if domain != instance.custom_domain:
             instance.custom_domain = domain
-            instance.custom_domain_verified_at = None  # a new domain must be verified again
+            instance.custom_domain_verified_at = None  # a new domain must be verified again...
+            instance.custom_domain_token = new_token() if domain else None  # ...with a new token
+            changed(session, instance.id)  # the router forgets the old domain at once
     await _flush_or_conflict(session, "custom_domain")
     after = instance_snapshot(instance)
     if after != before:  # an empty or no-op PATCH changes nothing and records nothing

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kitehub.platform.instances.models import Instance
 from kitehub.platform.instances.schemas import (
     BankAccountView,
+    CustomDomainVerification,
     InstanceResponse,
     StorageSummary,
     SubscriptionSummary,
@@ -25,6 +26,7 @@ AUDITED_FIELDS = (
     "status",
     "status_reason",
     "custom_domain",
+    "custom_domain_verified_at",
     "bank_bin",
     "bank_account_number",
     "bank_account_name",
@@ -85,6 +87,7 @@ async def instance_views(session: AsyncSession, instances: list[Instance], base_
                 else None,
                 schema_revision=instance.schema_revision,
                 custom_domain=instance.custom_domain,
+                custom_domain_verification=verification_of(instance),
                 bank_account=BankAccountView(
                     bank_code=instance.bank_bin,
                     account_number=instance.bank_account_number or "",
@@ -99,6 +102,27 @@ async def instance_views(session: AsyncSession, instances: list[Instance], base_
             )
         )
     return views
+
+
+RECORD_LABEL = "_kitehub"  # the custom domain's proof is published at _kitehub.<domain>
+
+
+def record_name(domain: str) -> str:
+    return f"{RECORD_LABEL}.{domain}"
+
+
+def verification_of(instance: Instance) -> CustomDomainVerification | None:
+    """What the owner must publish, and whether it has been proven (None: no custom domain)."""
+    if instance.custom_domain is None or instance.custom_domain_token is None:
+        return None
+    return CustomDomainVerification(
+        domain=instance.custom_domain,
+        record_type="TXT",
+        record_name=record_name(instance.custom_domain),
+        record_value=instance.custom_domain_token,
+        verified=instance.custom_domain_verified_at is not None,
+        verified_at=instance.custom_domain_verified_at,
+    )
 
 
 async def view_of(session: AsyncSession, instance: Instance, base_domain: str) -> InstanceResponse:
