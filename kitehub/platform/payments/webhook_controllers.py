@@ -16,6 +16,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.openapi_problems import problems
 from kitehub.platform.payments.enrollment_orders import school_account
 from kitehub.platform.payments.instance_webhooks import instance_for_webhook
 from kitehub.platform.payments.orders import configured_account
@@ -27,6 +28,7 @@ from kitehub.platform.payments.webhooks import casso_delivery, check_casso_signa
 class WebhookController(Controller):
     path = "/api/v1/webhooks"
     tags = ["webhooks"]  # noqa: RUF012 - Litestar declares it as an instance attribute
+    opt = problems(401)
 
     @post("/sepay", status_code=200, summary="SePay: a transfer seen on the platform's account")
     async def sepay(

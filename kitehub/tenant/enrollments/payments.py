@@ -103,7 +103,9 @@ async def mark_fee_paid(
     if enrollment.paid_at is not None:
         raise ConflictError("the enrollment is paid already")
     if enrollment.status is not E.PENDING:
-        raise ConflictError(f"the enrollment is {enrollment.status.value}", extra={"enrollment_status": enrollment.status.value})
+        raise ConflictError(
+            f"the enrollment is {enrollment.status.value}", extra={"enrollment_status": enrollment.status.value}
+        )
     now = datetime.now(UTC)
     order_code = enrollment.payment_reference
     if order_code is not None:
