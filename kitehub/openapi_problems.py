@@ -149,7 +149,7 @@ def problem_codes(handler: HTTPRouteHandler, path_parameters: Iterable[str]) -> 
     return (codes | declared) - never
 
 
-def problem_response(status: int) -> ResponseSpec:
+def problem_spec(status: int) -> ResponseSpec:
     return ResponseSpec(
         data_container=ProblemDetails, media_type=PROBLEM_JSON, description=DESCRIPTIONS[status],
         generate_examples=False,
@@ -164,7 +164,5 @@ class ProblemResponses(ReceiveRoutePlugin):
         if not isinstance(route, HTTPRoute):
             return
         for handler in route.route_handlers:
-            derived = {
-                status: problem_response(status) for status in sorted(problem_codes(handler, route.path_parameters))
-            }
+            derived = {status: problem_spec(status) for status in sorted(problem_codes(handler, route.path_parameters))}
             handler.responses = {**derived, **(handler.responses or {})}
