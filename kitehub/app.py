@@ -20,6 +20,7 @@ from kitehub import __version__
 from kitehub.db import provide_platform_session
 from kitehub.errors import problem_exception_handlers, problem_for_html_errors
 from kitehub.logs import configure_logging, get_logger
+from kitehub.openapi_problems import ProblemResponses
 from kitehub.platform.accounts.controllers import AuthController, MeController
 from kitehub.platform.accounts.dependencies import provide_current_account, provide_current_admin
 from kitehub.platform.admin.controllers import AdminController
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
         request_class=KiteHubRequest,
         exception_handlers=problem_exception_handlers(),
         after_request=problem_for_html_errors,
+        plugins=[ProblemResponses()],  # every operation documents the problems it can answer
         lifespan=[lifespan(settings, with_worker=with_worker)],
         openapi_config=OpenAPIConfig(
             title="KiteHub",

@@ -107,7 +107,9 @@ def problem_response(
     body["instance"] = request.url.path
     if (request_id := request_id_of(request)) is not None:
         body["request_id"] = request_id
-    body.update(extra or {})
+    # further members say more about the problem; they never replace its own (a client reads
+    # ``status`` as the HTTP status, never as the state of the resource)
+    body.update({key: value for key, value in (extra or {}).items() if key not in body})
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
 
 

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,24 +40,22 @@ def _free_port() -> int:
 BOOTSTRAP_ADMIN = ("admin@kitehub.test", "bootstrap-admin-password")
 
 
-@pytest.fixture
-def running_server(tmp_path: Path) -> Iterator[RunningServer]:
-    """``kitehub serve`` on a fresh data dir; its first start creates the configured admin."""
+@contextmanager
+def serve(tmp_path: Path, **env: str) -> Iterator[RunningServer]:
+    """``kitehub serve`` on a fresh data dir of its own (outside pytest's directories, see
+    ``private_data_dir``), its log under ``tmp_path``, with ``env`` added (KITEHUB_*), ready when
+    entered and stopped (SIGTERM, then SIGKILL) when left."""
     with private_data_dir() as data_dir:
-        yield from _serve(tmp_path, data_dir)
+        yield from _serve(tmp_path, data_dir, env)
 
 
-def _serve(tmp_path: Path, data_dir: Path) -> Iterator[RunningServer]:
+def _serve(tmp_path: Path, data_dir: Path, env: dict[str, str]) -> Iterator[RunningServer]:
     port = _free_port()
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(KITEHUB), "serve", "--port", str(port)],
-            env=clean_env(
-                KITEHUB_DATA_DIR=str(data_dir),
-                KITEHUB_BOOTSTRAP_ADMIN_EMAIL=BOOTSTRAP_ADMIN[0],
-                KITEHUB_BOOTSTRAP_ADMIN_PASSWORD=BOOTSTRAP_ADMIN[1],
-            ),
+            env=clean_env(KITEHUB_DATA_DIR=str(data_dir), **env),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -72,6 +71,17 @@ def _serve(tmp_path: Path, data_dir: Path) -> Iterator[RunningServer]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture
+def running_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """``kitehub serve`` on a fresh data dir; its first start creates the configured admin."""
+    with serve(
+        tmp_path,
+        KITEHUB_BOOTSTRAP_ADMIN_EMAIL=BOOTSTRAP_ADMIN[0],
+        KITEHUB_BOOTSTRAP_ADMIN_PASSWORD=BOOTSTRAP_ADMIN[1],
+    ) as server:
+        yield server
 
 
 def _wait_until_ready(server: RunningServer) -> None:

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.openapi_problems import problems
 from kitehub.platform.accounts.models import Account
 from kitehub.platform.accounts.schemas import AccountResponse, LoginRequest, SignupRequest, TokenResponse
 from kitehub.platform.accounts.services import authenticate, signup
@@ -29,7 +30,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]  # noqa: RUF012 - Litestar declares it as an instance attribute
 
-    @post("/signup", summary="Create an owner account", status_code=201)
+    @post("/signup", summary="Create an owner account", status_code=201, opt=problems(429))
     async def sign_up(
         self,
         data: JSONBody[SignupRequest],
@@ -39,7 +40,8 @@ class AuthController(Controller):
         account = await signup(platform_session, audit_actor, data.email, data.password, data.full_name)
         return account_response(account)
 
-    @post("/login", summary="Exchange e-mail and password for a 15-minute access token", status_code=200)
+    @post("/login", summary="Exchange e-mail and password for a 15-minute access token", status_code=200,
+          opt=problems(401, 429, without=[409]))  # fmt: skip
     async def login(
         self,
         data: JSONBody[LoginRequest],

@@ -17,7 +17,7 @@ def _require(instance: Instance, status: InstanceStatus, verb: str) -> None:
     if instance.status is not status:
         raise ConflictError(
             f"only a {status.value} instance can be told to {verb}; {instance.subdomain!r} is {instance.status.value}",
-            extra={"status": instance.status.value},
+            extra={"instance_status": instance.status.value},
         )
 
 

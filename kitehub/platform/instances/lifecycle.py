@@ -46,7 +46,7 @@ def transition(
     if to_status not in ALLOWED_TRANSITIONS[current]:
         raise InvalidTransitionError(
             f"instance {instance.subdomain!r} is {current.value} and cannot become {to_status.value}",
-            extra={"status": current.value, "requested_status": to_status.value},
+            extra={"instance_status": current.value, "requested_status": to_status.value},
         )
     instance.status = to_status
     changed(session, instance.id)

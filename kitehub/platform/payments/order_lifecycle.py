@@ -42,7 +42,7 @@ def checked_target(order: PaymentOrder, to_status: PaymentOrderStatus, *, admin_
     if to_status not in allowed:
         raise OrderStateError(
             f"payment order {order.order_code} is {current.value} and cannot become {to_status.value}",
-            extra={"status": current.value, "requested_status": to_status.value},
+            extra={"order_status": current.value, "requested_status": to_status.value},
         )
 
 

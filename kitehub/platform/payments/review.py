@@ -70,7 +70,7 @@ async def _transaction_for_review(session: AsyncSession, transaction_id: uuid.UU
     if transaction.status is not T.NEEDS_REVIEW:
         raise ConflictError(
             f"the bank transaction is {transaction.status.value}, not needs_review",
-            extra={"status": transaction.status.value},
+            extra={"transaction_status": transaction.status.value},
         )
     return transaction
 

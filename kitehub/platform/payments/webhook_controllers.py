@@ -16,6 +16,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.openapi_problems import problems
 from kitehub.platform.payments.enrollment_orders import school_account
 from kitehub.platform.payments.instance_webhooks import instance_for_webhook
 from kitehub.platform.payments.orders import configured_account
@@ -34,6 +35,7 @@ class WebhookController(Controller):
     path = "/api/v1/webhooks"
     tags = ["webhooks"]  # noqa: RUF012 - Litestar declares it as an instance attribute
     request_max_body_size = WEBHOOK_MAX_BODY_BYTES  # 413 from Content-Length, or once that many bytes arrived
+    opt = problems(401)
 
     @post("/sepay", status_code=200, summary="SePay: a transfer seen on the platform's account")
     async def sepay(

@@ -63,7 +63,7 @@ def checked_target(subscription: Subscription, to_status: SubscriptionStatus | N
     if target is not current and target not in ALLOWED_TRANSITIONS[current]:
         raise InvalidSubscriptionTransitionError(
             f"the subscription is {current.value} and cannot become {target.value}",
-            extra={"status": current.value, "requested_status": target.value},
+            extra={"subscription_status": current.value, "requested_status": target.value},
         )
     return target
 

@@ -158,7 +158,7 @@ async def cancel_at_period_end(
     if subscription.status is not S.ACTIVE:
         raise ConflictError(
             f"only a paid (ACTIVE) subscription can be cancelled; this one is {subscription.status.value}",
-            extra={"status": subscription.status.value},
+            extra={"subscription_status": subscription.status.value},
         )
     if not subscription.cancel_at_period_end:
         change(session, subscription, event="cancel_requested", actor_id=actor.account_id, cancel_at_period_end=True,
@@ -172,7 +172,7 @@ async def resume(session: AsyncSession, actor: AuditActor, subscription: Subscri
     if subscription.status is not S.ACTIVE:
         raise ConflictError(
             f"the period has ended ({subscription.status.value}); pay for a new one instead of resuming",
-            extra={"status": subscription.status.value},
+            extra={"subscription_status": subscription.status.value},
         )
     if subscription.cancel_at_period_end:
         change(session, subscription, event="cancel_withdrawn", actor_id=actor.account_id, cancel_at_period_end=False,

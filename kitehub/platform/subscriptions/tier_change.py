@@ -67,7 +67,7 @@ async def change_tier(
         raise ConflictError(
             f"the subscription is {subscription.status.value}: buy a period on {target.code} with "
             "POST /api/v1/payment-orders instead",
-            extra={"status": subscription.status.value},
+            extra={"subscription_status": subscription.status.value},
         )
     if upgrade:
         order = await _upgrade_order(session, actor, instance, subscription, current, target, settings, now)

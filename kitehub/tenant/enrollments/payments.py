@@ -30,7 +30,7 @@ async def fee_details(session: AsyncSession, enrollment: Enrollment) -> tuple[in
     """(fee, course id, student name) of an enrollment still waiting for its fee."""
     if enrollment.status is not E.PENDING:
         raise ConflictError(f"the enrollment is {enrollment.status.value}: there is no fee to pay",
-                            extra={"status": enrollment.status.value})  # fmt: skip
+                            extra={"enrollment_status": enrollment.status.value})  # fmt: skip
     course = await session.get(Course, enrollment.course_id)
     student = await session.get(Student, enrollment.student_id)
     assert course is not None
@@ -103,7 +103,9 @@ async def mark_fee_paid(
     if enrollment.paid_at is not None:
         raise ConflictError("the enrollment is paid already")
     if enrollment.status is not E.PENDING:
-        raise ConflictError(f"the enrollment is {enrollment.status.value}", extra={"status": enrollment.status.value})
+        raise ConflictError(
+            f"the enrollment is {enrollment.status.value}", extra={"enrollment_status": enrollment.status.value}
+        )
     now = datetime.now(UTC)
     order_code = enrollment.payment_reference
     if order_code is not None:

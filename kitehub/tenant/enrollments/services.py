@@ -61,7 +61,7 @@ async def page_of_enrollments(
 async def end_enrollment(session: AsyncSession, enrollment: Enrollment, status: EnrollmentStatus) -> Enrollment:
     if status not in ENDINGS[enrollment.status]:
         raise ConflictError(f"a {enrollment.status.value} enrollment cannot become {status.value}",
-                            extra={"status": enrollment.status.value})  # fmt: skip
+                            extra={"enrollment_status": enrollment.status.value})  # fmt: skip
     enrollment.status = status
     await session.flush()
     await session.refresh(enrollment)

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.openapi_problems import problems
 from kitehub.provisioning.resolution import ResolvedTenant
 from kitehub.tenant.auth import TenantCaller
 from kitehub.tenant.features import require_feature
@@ -39,7 +40,8 @@ class GuestController(Controller):
     path = "/guest"
     tags = ["tenant"]  # noqa: RUF012 - Litestar declares it as an instance attribute
 
-    @post("/sessions", status_code=201, summary="A visitor arrives (no sign-in; rate-limited per address)")
+    @post("/sessions", status_code=201, summary="A visitor arrives (no sign-in; rate-limited per address)",
+          opt=problems(429))  # fmt: skip
     async def start(
         self,
         request: Request[Any, Any, Any],
@@ -53,7 +55,8 @@ class GuestController(Controller):
         guest = await start_session(tenant_public_session, source=data.source, device_type=data.device_type)
         return SessionStarted(session_id=guest.id)
 
-    @post("/events", status_code=201, summary="Something a visitor did (page_view, course_view, contact_click...)")
+    @post("/events", status_code=201, summary="Something a visitor did (page_view, course_view, contact_click...)",
+          opt=problems(429))  # fmt: skip
     async def event(
         self,
         request: Request[Any, Any, Any],

@@ -18,6 +18,7 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import NotFoundError
+from kitehub.openapi_problems import problems
 from kitehub.pagination import Limit, Offset
 from kitehub.provisioning.resolution import ResolvedTenant
 from kitehub.tenant.auth import TenantCaller
@@ -42,7 +43,8 @@ class MediaController(Controller):
     tags = ["tenant"]  # noqa: RUF012 - Litestar declares it as an instance attribute
 
     @post(summary="Upload a file (multipart field 'file'); 413 when the quota is full", status_code=201,
-          request_max_body_size=MAX_UPLOAD_BYTES, operation_class=MultipartFileOperation)  # fmt: skip
+          request_max_body_size=MAX_UPLOAD_BYTES, operation_class=MultipartFileOperation,
+          opt=problems(400, 411, 413))  # fmt: skip
     async def create(
         self,
         request: Request[Any, Any, Any],

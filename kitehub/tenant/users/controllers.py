@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.openapi_problems import problems
 from kitehub.pagination import Limit, Offset
 from kitehub.provisioning.resolution import ResolvedTenant
 from kitehub.tenant.auth import TenantCaller
@@ -107,7 +108,8 @@ class TenantAuthController(Controller):
     path = "/auth"
     tags = ["tenant"]  # noqa: RUF012 - Litestar declares it as an instance attribute
 
-    @post("/login", status_code=200, summary="Staff log in; the token works on this instance only")
+    @post("/login", status_code=200, summary="Staff log in; the token works on this instance only",
+          opt=problems(401, 429, without=[402, 409]))  # fmt: skip
     async def login(
         self,
         data: JSONBody[TenantLoginRequest],

@@ -112,6 +112,8 @@ async def test_cancel_at_period_end_can_be_undone_until_then(
     headers, instance_id = await owner_instance(client)
     on_trial = await client.post(f"/api/v1/instances/{instance_id}/subscription/cancel", headers=headers)
     assert on_trial.status_code == 409
+    # the problem's own status is the HTTP status; the subscription's has a name of its own
+    assert (on_trial.json()["status"], on_trial.json()["subscription_status"]) == (409, "TRIAL")
     await _pay(client, headers, instance_id)
 
     cancelled = await client.post(f"/api/v1/instances/{instance_id}/subscription/cancel", json={"reason": "closing"},
