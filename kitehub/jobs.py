@@ -3,7 +3,8 @@
 Jobs are enqueued *inside the caller's transaction* (procrastinate's own defer function, called
 through the SQLAlchemy session), so an instance and the job that provisions it are committed
 together or not at all, and the worker is woken by the queue's NOTIFY at commit. Workers run in
-``kitehub serve`` (unless ``--no-worker``) and in ``kitehub worker``, on as many machines as wanted.
+``kitehub serve`` (unless ``--no-worker``) and in ``kitehub worker``, on as many machines as wanted,
+supervised by ``kitehub.job_worker``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 PROCRASTINATE_SCHEMA = "procrastinate"
 RUNTIME_KEY = "kitehub"
+POOL_TIMEOUT_SECONDS = 10.0
 # Modules with a ``register_tasks(app)`` function (imported by path: shared infrastructure
 # does not import the areas).
 TASK_MODULES = ("kitehub.provisioning.jobs", "kitehub.platform.subscriptions.jobs", "kitehub.tenant.guests.jobs")
@@ -55,7 +57,11 @@ def job_conninfo(url: URL) -> str:
 
 
 def create_job_app(url: URL) -> procrastinate.App:
-    connector = procrastinate.PsycopgConnector(conninfo=job_conninfo(url), min_size=1, max_size=4)
+    """``POOL_TIMEOUT_SECONDS`` bounds the wait for a connection, opening included: a worker
+    started while the database is away fails in that time and is tried again (``job_worker``)."""
+    connector = procrastinate.PsycopgConnector(
+        conninfo=job_conninfo(url), min_size=1, max_size=4, timeout=POOL_TIMEOUT_SECONDS
+    )
     app = procrastinate.App(connector=connector)
     for path in TASK_MODULES:
         register: Callable[[procrastinate.App], None] = importlib.import_module(path).register_tasks
@@ -123,14 +129,3 @@ async def enqueue_many(
     )
     await session.execute(text("SET LOCAL search_path TO public"))
     return int(count or 0)
-
-
-async def run_worker(app: procrastinate.App, runtime: JobRuntime, *, concurrency: int = 2) -> None:
-    """Work the queue until cancelled (signals are the caller's business)."""
-    async with app.open_async():
-        await app.run_worker_async(
-            concurrency=concurrency,
-            install_signal_handlers=False,
-            additional_context={RUNTIME_KEY: runtime},
-            delete_jobs="successful",
-        )
