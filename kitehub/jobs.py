@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import procrastinate
 from psycopg.conninfo import make_conninfo
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 PROCRASTINATE_SCHEMA = "procrastinate"
 RUNTIME_KEY = "kitehub"
-POOL_TIMEOUT_SECONDS = 10.0
+POOL_TIMEOUT_SECONDS = 5.0
 # Modules with a ``register_tasks(app)`` function (imported by path: shared infrastructure
 # does not import the areas).
 TASK_MODULES = ("kitehub.provisioning.jobs", "kitehub.platform.subscriptions.jobs", "kitehub.tenant.guests.jobs")
@@ -56,11 +57,17 @@ def job_conninfo(url: URL) -> str:
     return make_conninfo(libpq_dsn(url), options=f"-c search_path={PROCRASTINATE_SCHEMA}")
 
 
+class _JobPool(AsyncConnectionPool[Any]):
+    """Opening waits ``POOL_TIMEOUT_SECONDS`` for a first connection, not psycopg_pool's 30 s: a
+    worker started while the database is away fails soon and is tried again (``job_worker``)."""
+
+    async def open(self, wait: bool = False, timeout: float = POOL_TIMEOUT_SECONDS) -> None:  # noqa: ASYNC109 - the signature of the method it overrides
+        await super().open(wait=wait, timeout=timeout)
+
+
 def create_job_app(url: URL) -> procrastinate.App:
-    """``POOL_TIMEOUT_SECONDS`` bounds the wait for a connection, opening included: a worker
-    started while the database is away fails in that time and is tried again (``job_worker``)."""
     connector = procrastinate.PsycopgConnector(
-        conninfo=job_conninfo(url), min_size=1, max_size=4, timeout=POOL_TIMEOUT_SECONDS
+        conninfo=job_conninfo(url), min_size=1, max_size=4, timeout=POOL_TIMEOUT_SECONDS, pool_factory=_JobPool
     )
     app = procrastinate.App(connector=connector)
     for path in TASK_MODULES:
