@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import psutil
 
-from kitehub.provisioning.credentials import TENANT_PREFIX
 from tests.cli_support import clean_env, embedded_psql, run_kitehub
 from tests.e2e.conftest import (
     own_directory,
@@ -78,8 +77,8 @@ def _dsn(data_dir: Path) -> str:
 
 
 COUNTS = {
-    "roles": f"SELECT count(*) FROM pg_roles WHERE rolname LIKE '{TENANT_PREFIX}%'",
-    "databases": f"SELECT count(*) FROM pg_database WHERE datname LIKE '{TENANT_PREFIX}%'",
+    "roles": "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'kh\\_tenant\\_%'",
+    "databases": "SELECT count(*) FROM pg_database WHERE datname LIKE 'kh\\_tenant\\_%'",
 }
 
 
