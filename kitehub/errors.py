@@ -182,6 +182,8 @@ _SERVER_AWAY = (
     asyncpg.AdminShutdownError,  # sessions ended by a fast shutdown or restart
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
+    asyncpg.InvalidCatalogNameError,  # the database is not there (yet): a deployment, not the client
+    asyncpg.InvalidAuthorizationSpecificationError,  # the server refuses our role (a rotated password)
     PoolTimeoutError,  # no pooled connection free in time
 )
 DATABASE_RETRY_AFTER_SECONDS = 5
