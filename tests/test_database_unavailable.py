@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import URL
@@ -12,7 +14,7 @@ from kitehub.app import create_app
 from tests.client import ConcurrentTestClient
 from tests.conftest import bearer, make_settings
 
-REQUESTS = [
+REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "/api/v1/tiers", {}),
     ("POST", "/api/v1/auth/login", {"json": {"email": "co.lan@truong.vn", "password": "mat-khau-rat-dai"}}),
     ("GET", "/api/v1/instances", {"authenticated": True}),
@@ -29,9 +31,8 @@ REQUESTS = [
     ],
 )
 async def test_every_route_answers_503_while_the_platform_database_is_away(
-    tmp_path: Path, server_url: URL, away: object
+    tmp_path: Path, server_url: URL, away: Callable[[URL], URL]
 ) -> None:
-    assert callable(away)
     settings = make_settings(tmp_path, away(server_url))
     headers = bearer(settings, uuid.uuid4())
     async with ConcurrentTestClient(create_app(settings)) as client:
