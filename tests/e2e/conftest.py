@@ -45,12 +45,14 @@ BOOTSTRAP_ADMIN = ("admin@kitehub.test", "bootstrap-admin-password")
 
 @pytest.fixture
 def running_server(tmp_path: Path) -> Iterator[RunningServer]:
-    """``kitehub serve`` on a fresh data dir; its first start creates the configured admin."""
-    server = start_serve(tmp_path, tmp_path / "data")
-    try:
-        yield server
-    finally:
-        stop_serve(server)
+    """``kitehub serve`` on a fresh data dir (its embedded server's, see ``own_directory``); its first
+    start creates the configured admin."""
+    with own_directory() as directory:
+        server = start_serve(tmp_path, directory / "data")
+        try:
+            yield server
+        finally:
+            stop_serve(server)
 
 
 def start_serve(directory: Path, data_dir: Path, *, log_name: str = "serve.log", **env: str) -> RunningServer:

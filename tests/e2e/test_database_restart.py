@@ -61,7 +61,12 @@ class Traffic:
 def test_a_platform_database_restart_answers_503_and_kitehub_recovers(
     tmp_path: Path, own_postgres: OwnPostgres
 ) -> None:
-    server = start_serve(tmp_path, tmp_path / "data", KITEHUB_DATABASE_URL=own_postgres.dsn)
+    server = start_serve(
+        tmp_path,
+        tmp_path / "data",
+        KITEHUB_DATABASE_URL=own_postgres.dsn,
+        KITEHUB_WORKER_STALLED_SECONDS="6",  # a heartbeat every 2 s: the worker sees the outage soon
+    )
     try:
         with httpx.Client(base_url=server.base_url, timeout=30) as client:
             owner = signed_up_owner(client, "co.hoa@truong.vn")
