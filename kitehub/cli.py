@@ -25,7 +25,7 @@ from kitehub import __version__
 from kitehub.bootstrap import resolve_platform_url
 from kitehub.cli_context import cli_settings, run
 from kitehub.db import create_platform_engine, libpq_dsn, safe_url, session_factory
-from kitehub.jobs import JobRuntime, create_job_app, run_worker
+from kitehub.job_worker import WorkerGaveUpError, supervised_worker
 from kitehub.migrate import migrate_to
 from kitehub.platform.cli import admin
 from kitehub.platform.payments.cli import vietqr
@@ -203,21 +203,30 @@ def db_url() -> None:
 @main.command()
 @click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 64), help="Jobs at once.")
 def worker(concurrency: int) -> None:
-    """Work the job queue (provisioning...) without serving HTTP; run as many as wanted."""
+    """Work the job queue (provisioning...) without serving HTTP; run as many as wanted.
+
+    A worker that stops (its database went away) is restarted with a growing pause; after
+    KITEHUB_WORKER_GIVE_UP_SECONDS without a running worker the command exits 1.
+    """
     settings = _settings()
     url = _platform_url(settings)
-    _run(_work(settings, url, concurrency))
+    try:
+        _run(_work(settings, url, concurrency))
+    except WorkerGaveUpError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 async def _work(settings: Settings, url: URL, concurrency: int) -> None:
     engine = create_platform_engine(url)
-    task = asyncio.ensure_future(
-        run_worker(
-            create_job_app(url),
-            JobRuntime(settings=settings, sessions=session_factory(engine), vault=Vault(settings.keyring)),
-            concurrency=concurrency,
-        )
+    supervised = supervised_worker(
+        settings,
+        url,
+        session_factory(engine),
+        Vault(settings.keyring),
+        concurrency=concurrency,
+        give_up_seconds=settings.worker_give_up_seconds or None,
     )
+    task = asyncio.ensure_future(supervised.run())
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)  # finish the jobs in hand, then stop

@@ -19,6 +19,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 
 from kitehub.logs import get_logger
@@ -177,6 +178,8 @@ def _body_too_large(request: Request[Any, Any, Any], exc: RequestEntityTooLarge)
 
 
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if is_database_unavailable(exc):
+        return _database_unavailable(request, exc)
     logger.error("unhandled error", path=request.url.path, method=request.method, exc_info=exc)
     return problem_response(
         request,
@@ -184,6 +187,47 @@ def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
         slug="internal-error",
         title="Internal server error",
         detail="Something went wrong on our side; quote the request id when you report it.",
+    )
+
+
+# What asyncpg raises when the server is away, restarting or out of connections (raw, or as the
+# cause of SQLAlchemy's wrapper): the request may succeed if sent again shortly.
+_SERVER_AWAY = (
+    asyncpg.PostgresConnectionError,  # class 08: cannot connect, connection lost
+    asyncpg.CannotConnectNowError,  # "the database system is starting up / shutting down"
+    asyncpg.AdminShutdownError,  # sessions ended by a fast shutdown or restart
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InvalidCatalogNameError,  # the database is not there (yet): a deployment, not the client
+    asyncpg.InvalidAuthorizationSpecificationError,  # the server refuses our role (a rotated password)
+    PoolTimeoutError,  # no pooled connection free in time
+)
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (a restart, an outage): the
+    same request may succeed shortly, so it is the server's 503, never a 500."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig.__cause__ or exc.orig if exc.orig is not None else exc
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "closed" in str(exc)  # "connection is closed"; other interface errors are bugs
+    if isinstance(exc, OSError):  # refused, reset, timed out, or no Unix socket (a restarting server)
+        return exc.filename is None  # a file's error names the file: that one is not about the network
+    return isinstance(exc, _SERVER_AWAY)
+
+
+def _database_unavailable(request: Request[Any, Any, Any], exc: BaseException) -> Response[dict[str, Any]]:
+    logger.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+    return problem_response(
+        request,
+        status=503,
+        slug="service-unavailable",
+        title="Service unavailable",
+        detail="the database cannot be reached right now; try again shortly",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )
 
 
@@ -227,6 +271,8 @@ def _grouped(request: Request[Any, Any, Any], exc: ExceptionGroup[Exception]) ->
     for kind, handler in _HANDLERS:
         if isinstance(first, kind):
             return handler(request, first)
+    if is_database_unavailable(first):
+        return _database_unavailable(request, first)
     return _unexpected_error(request, exc)
 
 

@@ -3,7 +3,8 @@
 Jobs are enqueued *inside the caller's transaction* (procrastinate's own defer function, called
 through the SQLAlchemy session), so an instance and the job that provisions it are committed
 together or not at all, and the worker is woken by the queue's NOTIFY at commit. Workers run in
-``kitehub serve`` (unless ``--no-worker``) and in ``kitehub worker``, on as many machines as wanted.
+``kitehub serve`` (unless ``--no-worker``) and in ``kitehub worker``, on as many machines as wanted,
+supervised by ``kitehub.job_worker``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import procrastinate
 from psycopg.conninfo import make_conninfo
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 PROCRASTINATE_SCHEMA = "procrastinate"
 RUNTIME_KEY = "kitehub"
+POOL_TIMEOUT_SECONDS = 5.0
 # Modules with a ``register_tasks(app)`` function (imported by path: shared infrastructure
 # does not import the areas).
 TASK_MODULES = (
@@ -59,8 +62,18 @@ def job_conninfo(url: URL) -> str:
     return make_conninfo(libpq_dsn(url), options=f"-c search_path={PROCRASTINATE_SCHEMA}")
 
 
+class _JobPool(AsyncConnectionPool[Any]):
+    """Opening waits ``POOL_TIMEOUT_SECONDS`` for a first connection, not psycopg_pool's 30 s: a
+    worker started while the database is away fails soon and is tried again (``job_worker``)."""
+
+    async def open(self, wait: bool = False, timeout: float = POOL_TIMEOUT_SECONDS) -> None:  # noqa: ASYNC109 - the signature of the method it overrides
+        await super().open(wait=wait, timeout=timeout)
+
+
 def create_job_app(url: URL) -> procrastinate.App:
-    connector = procrastinate.PsycopgConnector(conninfo=job_conninfo(url), min_size=1, max_size=4)
+    connector = procrastinate.PsycopgConnector(
+        conninfo=job_conninfo(url), min_size=1, max_size=4, timeout=POOL_TIMEOUT_SECONDS, pool_factory=_JobPool
+    )
     app = procrastinate.App(connector=connector)
     for path in TASK_MODULES:
         register: Callable[[procrastinate.App], None] = importlib.import_module(path).register_tasks
@@ -128,14 +141,3 @@ async def enqueue_many(
     )
     await session.execute(text("SET LOCAL search_path TO public"))
     return int(count or 0)
-
-
-async def run_worker(app: procrastinate.App, runtime: JobRuntime, *, concurrency: int = 2) -> None:
-    """Work the queue until cancelled (signals are the caller's business)."""
-    async with app.open_async():
-        await app.run_worker_async(
-            concurrency=concurrency,
-            install_signal_handlers=False,
-            additional_context={RUNTIME_KEY: runtime},
-            delete_jobs="successful",
-        )

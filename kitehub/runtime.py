@@ -21,7 +21,7 @@ from kitehub.bootstrap import resolve_platform_url
 from kitehub.db import create_platform_engine, libpq_dsn, session_factory
 from kitehub.errors import KiteHubError
 from kitehub.instance_changes import on_commit_forget
-from kitehub.jobs import JobRuntime, create_job_app, run_worker
+from kitehub.job_worker import supervised_worker
 from kitehub.logs import get_logger
 from kitehub.platform.accounts.services import bootstrap_admin
 from kitehub.platform.payments.settlement_batch import SettlementBatcher
@@ -36,6 +36,7 @@ logger = get_logger(__name__)
 GUEST_SESSIONS_PER_MINUTE = 30  # per address and school
 GUEST_EVENTS_PER_MINUTE = 300
 STARTUP_LOCK_KEY = 0x6B68_0010  # beside the migration locks (0x6B68_0001/2)
+SERVE_WORKER_CONCURRENCY = 2
 
 
 def lifespan(settings: Settings, *, with_worker: bool) -> Any:
@@ -64,8 +65,9 @@ def lifespan(settings: Settings, *, with_worker: bool) -> Any:
             await _prepare_platform(settings, sessions, vault, url)
             await router.listen(libpq_dsn(url))
             if with_worker:
-                runtime = JobRuntime(settings=settings, sessions=sessions, vault=vault)
-                worker = asyncio.create_task(run_worker(create_job_app(url), runtime))
+                supervised = supervised_worker(settings, url, sessions, vault, concurrency=SERVE_WORKER_CONCURRENCY)
+                app.state.job_worker = supervised  # readiness reports it
+                worker = asyncio.create_task(supervised.run())
                 worker.add_done_callback(_report_worker_end)
             yield
         finally:
@@ -122,6 +124,7 @@ async def _register_platform(
 
 
 def _report_worker_end(task: asyncio.Task[None]) -> None:
-    """The in-process worker ends only with the process; anything else must be seen in the log."""
+    """The supervisor ends only with the process; anything else (a bug) must be seen in the log,
+    and readiness answers 503 from then on."""
     if not task.cancelled() and task.exception() is not None:
-        logger.error("the job worker stopped; run `kitehub worker` or restart", exc_info=task.exception())
+        logger.error("the job worker supervisor crashed; restart the process", exc_info=task.exception())

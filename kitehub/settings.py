@@ -141,6 +141,15 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] | None = Field(
         default=None, description="Unset: json in production, console elsewhere."
     )
+    worker_stalled_seconds: Annotated[float, Field(ge=3)] = Field(
+        default=30.0, description="A worker silent this long is dead: its jobs are run again elsewhere."
+    )
+    worker_give_up_seconds: Annotated[float, Field(ge=0)] = Field(
+        default=300.0, description="`kitehub worker` exits 1 after its worker could not run this long; 0 = never."
+    )
+    test_provisioning_pause: Annotated[str | None, Field(pattern=r"^[a-z_]+:[0-9]+(\.[0-9]+)?$")] = Field(
+        default=None, description="Tests only (KITEHUB_ENV=test): 'step:seconds', a pause before that step."
+    )
 
     @field_validator("data_dir")
     @classmethod
@@ -187,6 +196,12 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value().encode()) < 32:
             raise ValueError("must be at least 32 bytes")
         return value
+
+    @model_validator(mode="after")
+    def _test_hooks_only_in_tests(self) -> Settings:
+        if self.test_provisioning_pause is not None and self.env is not Environment.TEST:
+            raise ValueError("KITEHUB_TEST_PROVISIONING_PAUSE is only honoured with KITEHUB_ENV=test")
+        return self
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

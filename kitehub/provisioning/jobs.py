@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -10,7 +11,13 @@ import procrastinate
 from kitehub.jobs import runtime_of
 from kitehub.logs import get_logger
 from kitehub.provisioning.fleet import FleetOptions, FleetRunner
-from kitehub.provisioning.provisioner import Provisioner, ProvisioningFailedError, ProvisioningInProgressError
+from kitehub.provisioning.provisioner import (
+    Phase,
+    Provisioner,
+    ProvisioningFailedError,
+    ProvisioningInProgressError,
+    StepHook,
+)
 from kitehub.provisioning.teardown import deprovision
 
 QUEUE = "provisioning"
@@ -25,7 +32,26 @@ logger = get_logger(__name__)
 
 def _provisioner(context: procrastinate.JobContext) -> Provisioner:
     runtime = runtime_of(context)
-    return Provisioner(runtime.sessions, runtime.vault, connection_limit=runtime.settings.tenant_connection_limit)
+    return Provisioner(
+        runtime.sessions,
+        runtime.vault,
+        connection_limit=runtime.settings.tenant_connection_limit,
+        on_step=_test_pause(runtime.settings.test_provisioning_pause),
+    )
+
+
+def _test_pause(spec: str | None) -> StepHook | None:
+    """``KITEHUB_TEST_PROVISIONING_PAUSE=step:seconds`` (test environment only): wait before that
+    step, so a crash test can kill a process in the middle of provisioning."""
+    if spec is None:
+        return None
+    pause_step, seconds = spec.split(":")
+
+    async def pause(step: str, phase: Phase) -> None:
+        if step == pause_step and phase == "before":
+            await asyncio.sleep(float(seconds))
+
+    return pause
 
 
 async def provision(context: procrastinate.JobContext, instance_id: str) -> None:

@@ -6,15 +6,8 @@ import time
 
 import httpx
 
-from tests.e2e.conftest import BOOTSTRAP_ADMIN, RunningServer
-
-UA = {"User-Agent": "e2e-browser/1.0"}
-
-
-def _token(client: httpx.Client, email: str, password: str) -> dict[str, str]:
-    response = client.post("/api/v1/auth/login", json={"email": email, "password": password}, headers=UA)
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}", **UA}
+from tests.e2e.conftest import BOOTSTRAP_ADMIN, UA, RunningServer
+from tests.e2e.conftest import token as _token
 
 
 def test_sign_up_create_use_suspend_resume(running_server: RunningServer) -> None:

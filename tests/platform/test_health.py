@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
 
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from kitehub.app import create_app
+from kitehub.jobs import enqueue
 from kitehub.migrate import head_revision, migrate_to
 from tests.client import ConcurrentTestClient
 from tests.conftest import make_settings
@@ -49,3 +52,31 @@ async def test_not_ready_when_the_database_is_unreachable(tmp_path: Path, server
     assert response.status_code == 503
     assert "unreachable" in response.json()["detail"]
     assert live.status_code == 200  # liveness does not depend on the database
+
+
+async def test_ready_reports_the_job_worker_of_a_process_that_runs_one(worker_client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    for _ in range(100):  # the worker registers in the queue just after start-up
+        response = await worker_client.get("/health/ready")
+        if response.status_code == 200:
+            break
+        assert response.json()["detail"] == "the job worker of this process is not running"
+        await asyncio.sleep(0.1)
+    assert response.status_code == 200, response.text
+    worker = response.json()["checks"]["job_worker"]
+    assert worker["running"] is True
+    assert worker["down_since"] is None
+
+
+async def test_ready_reports_the_age_of_the_oldest_waiting_job(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    platform_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    idle = (await client.get("/health/ready")).json()["checks"]
+    assert "job_worker" not in idle  # this process runs no worker
+    assert idle["job_queue"] == {"waiting": 0, "oldest_waiting_seconds": None}
+    async with platform_sessions() as session, session.begin():
+        await enqueue(session, "provisioning.purge", queue="provisioning", args={"instance_id": str(uuid.uuid4())})
+    await asyncio.sleep(1.1)
+    queue = (await client.get("/health/ready")).json()["checks"]["job_queue"]
+    assert queue["waiting"] == 1
+    assert queue["oldest_waiting_seconds"] >= 1.0
