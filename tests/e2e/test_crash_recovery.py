@@ -12,9 +12,8 @@ from pathlib import Path
 import httpx
 import psutil
 
-from tests.cli_support import clean_env, embedded_psql, run_kitehub
+from tests.cli_support import clean_env, embedded_psql, private_data_dir, run_kitehub
 from tests.e2e.conftest import (
-    private_data_dir,
     request_instance,
     signed_up_owner,
     start_serve,
