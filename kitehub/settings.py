@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     casso_webhook_secret: SecretStr | None = Field(
         default=None, description="Casso's webhook signing key (X-Casso-Signature HMAC-SHA512)"
     )
+    auth_rate_limit: Annotated[int, Field(ge=0)] = Field(
+        default=20,
+        description="Requests per minute per client address to the log-in, sign-up, password and token "
+        "endpoints (together); 0 turns the limit off",
+    )
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

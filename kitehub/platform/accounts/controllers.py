@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.auth_limits import auth_limited
 from kitehub.platform.accounts.models import Account
 from kitehub.platform.accounts.schemas import AccountResponse, LoginRequest, SignupRequest, TokenResponse
 from kitehub.platform.accounts.services import authenticate, signup
@@ -28,6 +29,7 @@ def account_response(account: Account) -> AccountResponse:
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]  # noqa: RUF012 - Litestar declares it as an instance attribute
+    middleware = [auth_limited]  # noqa: RUF012 - every route here takes a password
 
     @post("/signup", summary="Create an owner account", status_code=201)
     async def sign_up(

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.auth_limits import auth_limited
 from kitehub.pagination import Limit, Offset
 from kitehub.provisioning.resolution import ResolvedTenant
 from kitehub.tenant.auth import TenantCaller
@@ -44,7 +45,7 @@ class UserController(Controller):
     path = "/users"
     tags = ["tenant"]  # noqa: RUF012 - Litestar declares it as an instance attribute
 
-    @post(summary="Add a staff member (tenant admins)", status_code=201)
+    @post(summary="Add a staff member (tenant admins)", status_code=201, middleware=[auth_limited])
     async def create(
         self,
         data: JSONBody[CreateUserRequest],
@@ -80,7 +81,8 @@ class UserController(Controller):
             tenant_caller.require(ADMIN)
         return _view(await live_user(tenant_session, user_id))
 
-    @patch("/{user_id:uuid}", summary="Rename, change role, (de)activate or set a new password")
+    @patch("/{user_id:uuid}", summary="Rename, change role, (de)activate or set a new password",
+           middleware=[auth_limited])  # fmt: skip
     async def update(
         self,
         user_id: FromPath[uuid.UUID],
@@ -106,6 +108,7 @@ class UserController(Controller):
 class TenantAuthController(Controller):
     path = "/auth"
     tags = ["tenant"]  # noqa: RUF012 - Litestar declares it as an instance attribute
+    middleware = [auth_limited]  # noqa: RUF012 - every route here takes a password
 
     @post("/login", status_code=200, summary="Staff log in; the token works on this instance only")
     async def login(

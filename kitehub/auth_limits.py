@@ -1,0 +1,58 @@
+"""Per-address limits on the password and token endpoints (log-in, sign-up, setting a password or
+a key), platform and tenant alike.
+
+Two limits, both per client address (``scope["client"]``; behind a proxy, run uvicorn with proxy
+headers or every client shares the proxy's address):
+
+- a rate: ``KITEHUB_AUTH_RATE_LIMIT`` requests per minute, one budget for all these endpoints
+  together; beyond it 429 with ``Retry-After`` (0 turns the rate off);
+- a turn: one request of an address is handled at a time, the others wait in line. A password
+  check is tens of milliseconds of CPU and only a few run at once (``passwords.CONCURRENT_HASHES``);
+  without turns a burst from one address would fill that queue and everyone else's log-in would
+  wait behind all of it, with turns it waits behind at most one request of each other address.
+
+Both are kept per process (see ``kitehub.rate_limit``). Applied to a route handler as
+``middleware=[auth_limited]``, so it runs before the body is read or a database touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from litestar import Litestar
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from kitehub.rate_limit import RateLimiter, Turns
+
+
+@dataclass(frozen=True, slots=True)
+class AuthLimits:
+    """What a running process keeps for ``auth_limited`` (``app.state.auth_limits``)."""
+
+    rate: RateLimiter
+    turns: Turns = field(default_factory=Turns)
+
+    @classmethod
+    def per_minute(cls, requests: int) -> AuthLimits:
+        return cls(RateLimiter(requests))
+
+
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+class AuthLimited(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        limits: AuthLimits = Litestar.from_scope(scope).state.auth_limits
+        address = client_address(scope)
+        limits.rate.check(address)
+        async with limits.turns.take(address):
+            await next_app(scope, receive, send)
+
+
+auth_limited = AuthLimited()
