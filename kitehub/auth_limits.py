@@ -5,7 +5,10 @@ Two limits, both per client address (``scope["client"]``; behind a proxy, run uv
 headers or every client shares the proxy's address):
 
 - a rate: ``KITEHUB_AUTH_RATE_LIMIT`` requests per minute, one budget for all these endpoints
-  together; beyond it 429 with ``Retry-After`` (0 turns the rate off);
+  together; beyond it 429 with ``Retry-After`` (0 turns the rate off). The 429 is sent after
+  ``REFUSAL_DELAY_SECONDS`` (a sleep, no CPU): a client that retries at once would otherwise spin
+  the server with refusals, hundreds a second, which cost everyone else's log-ins nearly as much
+  as its password checks did;
 - a turn: one request of an address is handled at a time, the others wait in line. A password
   check is tens of milliseconds of CPU and only a few run at once (``passwords.CONCURRENT_HASHES``);
   without turns a burst from one address would fill that queue and everyone else's log-in would
@@ -17,6 +20,7 @@ Both are kept per process (see ``kitehub.rate_limit``). Applied to a route handl
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from litestar import Litestar
@@ -24,7 +28,10 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from kitehub.errors import TooManyRequestsError
 from kitehub.rate_limit import RateLimiter, Turns
+
+REFUSAL_DELAY_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +57,11 @@ class AuthLimited(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         limits: AuthLimits = Litestar.from_scope(scope).state.auth_limits
         address = client_address(scope)
-        limits.rate.check(address)
+        try:
+            limits.rate.check(address)
+        except TooManyRequestsError:
+            await asyncio.sleep(REFUSAL_DELAY_SECONDS)
+            raise
         async with limits.turns.take(address):
             await next_app(scope, receive, send)
 
