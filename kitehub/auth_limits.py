@@ -29,7 +29,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from kitehub.errors import TooManyRequestsError
-from kitehub.rate_limit import RateLimiter, Turns
+from kitehub.rate_limit import RateLimiter, Turns, client_address
 
 REFUSAL_DELAY_SECONDS = 1.0
 
@@ -44,11 +44,6 @@ class AuthLimits:
     @classmethod
     def per_minute(cls, requests: int) -> AuthLimits:
         return cls(RateLimiter(requests))
-
-
-def client_address(scope: Scope) -> str:
-    client = scope.get("client")
-    return client[0] if client else "unknown"
 
 
 class AuthLimited(ASGIMiddleware):

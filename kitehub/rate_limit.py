@@ -16,10 +16,19 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from litestar.types import Scope
+
 from kitehub.errors import TooManyRequestsError
 
 WINDOW_SECONDS = 60.0
 MAX_KEYS = 50_000
+
+
+def client_address(scope: Scope) -> str:
+    """The key of per-client limits: the connection's address (a proxy's own, unless uvicorn runs
+    with proxy headers)."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
 
 
 class RateLimiter:
