@@ -13,7 +13,8 @@ covered too) reads what a route has and lists what that makes possible, all poin
 - a bearer token (``current_account`` / ``tenant_identity``): 401; an admin-only or tenant route: 403;
 - a tenant route (``tenant``): 404 (unknown instance), 403 (suspended, role, tier), 503 (not
   ready); a tenant write also 402 (subscription ended);
-- a write (POST, PUT, PATCH, DELETE): 409 (the state forbids it, a limit, a concurrent change).
+- a write (POST, PUT, PATCH, DELETE): 409 (the state forbids it, a limit, a concurrent change);
+- a middleware with a ``problem_codes`` attribute: those codes (``auth_limited``: 429).
 
 What cannot be read off the route is declared on the handler (or its controller) with
 ``opt=problems(...)``: extra codes (429 for rate limits, 401 for webhook credentials) and codes the
@@ -145,6 +146,8 @@ def problem_codes(handler: HTTPRouteHandler, path_parameters: Iterable[str]) -> 
         codes.add(409)
     if writes and "tenant" in dependencies:
         codes.add(402)
+    for middleware in handler.resolve_middleware():  # e.g. a rate limit's 429
+        codes |= getattr(middleware, "problem_codes", frozenset())
     declared: frozenset[int] = handler.opt.get(EXTRA_KEY, frozenset())
     never: frozenset[int] = handler.opt.get(WITHOUT_KEY, frozenset())
     return (codes | declared) - never

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import kitehub.platform.registry  # noqa: F401 - every table known before mappers configure
+from kitehub.auth_limits import AuthLimits
 from kitehub.bootstrap import resolve_platform_url
 from kitehub.db import create_platform_engine, libpq_dsn, session_factory
 from kitehub.errors import KiteHubError
@@ -28,8 +29,8 @@ from kitehub.platform.payments.settlement_batch import SettlementBatcher
 from kitehub.provisioning.router import TenantRouter
 from kitehub.provisioning.servers import harden_server, register_default_server
 from kitehub.provisioning.vault import Vault
+from kitehub.rate_limit import RateLimiter
 from kitehub.settings import Settings
-from kitehub.tenant.guests.rate_limit import RateLimiter
 from kitehub.tenant.media.storage import LocalStorage
 
 logger = get_logger(__name__)
@@ -59,7 +60,8 @@ def lifespan(settings: Settings, *, with_worker: bool) -> Any:
                          tenant_router=router, settlement=settlement,
                          media_storage=LocalStorage(settings.data_dir / "media"),
                          guest_session_limits=RateLimiter(GUEST_SESSIONS_PER_MINUTE),
-                         guest_event_limits=RateLimiter(GUEST_EVENTS_PER_MINUTE))  # fmt: skip
+                         guest_event_limits=RateLimiter(GUEST_EVENTS_PER_MINUTE),
+                         auth_limits=AuthLimits.per_minute(settings.auth_rate_limit))  # fmt: skip
         worker: asyncio.Task[None] | None = None
         try:
             await _prepare_platform(settings, sessions, vault, url)

@@ -135,6 +135,11 @@ class Settings(BaseSettings):
         description="Custom-domain checks ask these (host or host:port, comma-separated IPs); unset: the system's",
     )
     dns_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    auth_rate_limit: Annotated[int, Field(ge=0)] = Field(
+        default=20,
+        description="Requests per minute per client address to the log-in, sign-up, password and token "
+        "endpoints (together); 0 turns the limit off",
+    )
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

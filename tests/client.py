@@ -36,6 +36,15 @@ class ConcurrentTestClient(AsyncTestClient[Litestar]):
         self._stop = asyncio.Event()
         self._lifespan: asyncio.Task[None] | None = None
 
+    def from_address(self, host: str) -> httpx.AsyncClient:
+        """Another client of the same running app whose requests come from ``host`` (the ASGI
+        ``client`` address), for limits kept per client address."""
+        return httpx.AsyncClient(
+            base_url=str(self.base_url),
+            headers={"user-agent": "testclient"},
+            transport=httpx.ASGITransport(app=self.app, client=(host, 50000)),
+        )
+
     async def __aenter__(self) -> Self:
         # the app's lifespan runs in a task of its own: it must end in the task it began in (anyio's
         # cancel scopes), and a fixture's set-up and tear-down may run in different tasks

@@ -80,3 +80,19 @@ def test_a_route_added_later_is_documented_too(tmp_path: Path) -> None:
     app.register(note_a_thing)
     responses = _operations(app)["POST", "/test-things/{thing_id}/notes"]["responses"]
     assert set(responses) == {"201", "400", "401", "404", "409", "413", "422", "503"}
+
+
+def test_every_rate_limited_operation_documents_429(tmp_path: Path) -> None:
+    """The password and token endpoints (``auth_limited``) answer 429 beyond the rate: documented."""
+    operations = _operations(_app(tmp_path))
+    limited = [
+        ("POST", "/api/v1/auth/signup"),
+        ("POST", "/api/v1/auth/login"),
+        ("POST", "/tenant/v1/auth/login"),
+        ("POST", "/tenant/v1/users"),
+        ("PATCH", "/tenant/v1/users/{user_id}"),
+        ("PUT", "/api/v1/instances/{instance_id}/webhook-key"),
+    ]
+    for operation in limited:
+        assert "429" in operations[operation]["responses"], operation
+    assert "429" not in operations[("GET", "/api/v1/me")]["responses"]

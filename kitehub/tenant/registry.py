@@ -8,6 +8,7 @@ from kitehub.tenant.grades.models import Grade
 from kitehub.tenant.guests.models import GuestEvent, GuestSession
 from kitehub.tenant.media.models import MediaFile
 from kitehub.tenant.students.models import Enrollment, Student
+from kitehub.tenant.users.login_attempts import StaffLoginAttempts
 from kitehub.tenant.users.models import TenantUser
 
 tenant_metadata = TenantBase.metadata
@@ -22,6 +23,7 @@ __all__ = [
     "InstanceConfig",
     "Lesson",
     "MediaFile",
+    "StaffLoginAttempts",
     "Student",
     "TenantUser",
     "tenant_metadata",

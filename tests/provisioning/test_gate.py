@@ -11,6 +11,7 @@ from kitehub.errors import (
     PermissionDeniedError,
     ServiceUnavailableError,
 )
+from kitehub.migrate import head_revision
 from kitehub.platform.instances.models import InstanceStatus as I
 from kitehub.platform.subscriptions.models import SubscriptionStatus as S
 from kitehub.provisioning.gate import check_access
@@ -18,8 +19,9 @@ from kitehub.provisioning.resolution import LookupKey, ResolvedTenant, lookup_ke
 
 
 def _tenant(status: I, subscription: S | None = S.TRIAL) -> ResolvedTenant:
+    revision = head_revision("tenant")
     return ResolvedTenant(
-        uuid.uuid4(), "acme", uuid.uuid4(), status, subscription, "t0001", None, None, None, None, None, None
+        uuid.uuid4(), "acme", uuid.uuid4(), status, subscription, revision, None, None, None, None, None, None
     )
 
 

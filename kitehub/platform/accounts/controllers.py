@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.auth_limits import auth_limited
 from kitehub.openapi_problems import problems
 from kitehub.platform.accounts.models import Account
 from kitehub.platform.accounts.schemas import AccountResponse, LoginRequest, SignupRequest, TokenResponse
@@ -29,8 +30,9 @@ def account_response(account: Account) -> AccountResponse:
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]  # noqa: RUF012 - Litestar declares it as an instance attribute
+    middleware = [auth_limited]  # noqa: RUF012 - every route here takes a password
 
-    @post("/signup", summary="Create an owner account", status_code=201, opt=problems(429))
+    @post("/signup", summary="Create an owner account", status_code=201)
     async def sign_up(
         self,
         data: JSONBody[SignupRequest],
@@ -41,7 +43,7 @@ class AuthController(Controller):
         return account_response(account)
 
     @post("/login", summary="Exchange e-mail and password for a 15-minute access token", status_code=200,
-          opt=problems(401, 429, without=[409]))  # fmt: skip
+          opt=problems(401, without=[409]))  # fmt: skip
     async def login(
         self,
         data: JSONBody[LoginRequest],

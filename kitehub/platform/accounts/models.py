@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, func, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kitehub.db import PlatformBase
+from kitehub.lockout import LoginAttemptColumns
 from kitehub.orm import (
     OptimisticVersion,
     SoftDelete,
@@ -49,13 +50,8 @@ class Account(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Platfor
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class LoginAttempts(PlatformBase):
+class LoginAttempts(LoginAttemptColumns, PlatformBase):
     """Failed logins per e-mail address, known or not (so lockout reveals no account)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (CheckConstraint("failures >= 0", name="failures_non_negative"),)
-
-    email: Mapped[str] = mapped_column(String(320), primary_key=True, comment="lower-cased")
-    failures: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,11 +1,16 @@
 """Password hashing: Argon2id with argon2-cffi's defaults (above OWASP's m=19 MiB, t=2, p=1).
 
 Hashing is deliberately slow (tens of milliseconds of CPU and memory), so it runs in worker
-threads, at most ``CONCURRENT_HASHES`` at a time: a burst of log-ins queues up there instead of
-stalling the event loop that serves every other request.
+threads, at most ``CONCURRENT_HASHES`` at a time: a burst of log-ins queues up there (first come,
+first served) instead of stalling the event loop that serves every other request. Each hash runs
+``parallelism`` threads of its own (argon2's lanes), so one hash per ``parallelism`` cores keeps
+every core busy; more at once would not hash more per second, only make each log-in slower (and a
+real log-in beside a burst twice as slow).
 """
 
 from __future__ import annotations
+
+import os
 
 import anyio
 import anyio.to_thread
@@ -13,8 +18,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 MIN_PASSWORD_LENGTH = 10
-CONCURRENT_HASHES = 2
 _hasher = PasswordHasher()
+CONCURRENT_HASHES = max(1, len(os.sched_getaffinity(0)) // _hasher.parallelism)
 # Verified against when there is no usable hash, so every path costs the same time.
 _DUMMY_HASH = _hasher.hash("kitehub-timing-equaliser")
 _limiter: anyio.CapacityLimiter | None = None

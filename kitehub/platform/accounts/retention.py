@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.lockout import LOCKOUT_MAX
 from kitehub.platform.accounts.models import LoginAttempts
-from kitehub.platform.accounts.services import LOCKOUT_MAX
 
 FORGET_FAILURES_AFTER = timedelta(hours=24)
 assert LOCKOUT_MAX < FORGET_FAILURES_AFTER  # a lock always ends before its row can be forgotten

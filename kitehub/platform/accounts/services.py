@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.errors import ConflictError, InvalidInputError, KiteHubError, TooManyRequestsError
+from kitehub.errors import ConflictError, InvalidInputError, KiteHubError
+from kitehub.lockout import clear_failures, count_failure, login_key, refuse_if_locked
 from kitehub.platform.accounts.models import Account, AccountRole, LoginAttempts
 from kitehub.platform.accounts.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from kitehub.platform.audit.services import SYSTEM, AuditActor, record
@@ -20,9 +19,6 @@ from kitehub.platform.audit.services import SYSTEM, AuditActor, record
 # A hash no password verifies against: the account exists but cannot log in until a password is set.
 UNUSABLE_PASSWORD_HASH = "!unusable"  # noqa: S105 - a marker, not a password
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-FREE_FAILURES = 5
-LOCKOUT_BASE = timedelta(seconds=30)
-LOCKOUT_MAX = timedelta(minutes=15)
 
 
 class InvalidCredentialsError(KiteHubError):
@@ -92,55 +88,30 @@ async def signup(session: AsyncSession, actor: AuditActor, email: str, password:
 async def authenticate(session: AsyncSession, actor: AuditActor, email: str, password: str) -> Account:
     """The account for these credentials, or 401; 429 (Retry-After) while the address is locked.
 
-    Failures are counted per lower-cased address whether or not an account has it, and are
-    committed before the error is raised (the request's own transaction is rolled back). The slow
-    password check runs before the attempts row is locked, so it never holds that lock.
+    Failures are counted per lower-cased address whether or not an account has it (``lockout``),
+    and are committed before the error is raised (the request's own transaction is rolled back).
+    The reads are committed before the slow password check, so no connection waits idle on it.
+    A success writes the account with a plain UPDATE: two log-ins at once are no conflict.
     """
-    key = email.strip().lower()[:320]
-    attempts = await session.get(LoginAttempts, key)
-    now = datetime.now(UTC)
-    if attempts is not None and attempts.locked_until is not None and attempts.locked_until > now:
-        raise _locked(attempts.locked_until, now)
+    key = login_key(email)
+    await refuse_if_locked(session, LoginAttempts, key)
     account = await find_account_by_email(session, key)
+    await session.commit()
     usable = account is not None and account.is_active
     valid = await verify_password(account.password_hash if account is not None and usable else None, password)
-
-    # an upsert that locks the row at once: the hourly clean-up (accounts.retention) may delete an
-    # idle row at any moment, and a row merely seen here could be gone when it is locked below
-    await session.execute(
-        insert(LoginAttempts).values(email=key).on_conflict_do_update(index_elements=["email"], set_={"email": key})
-    )
-    attempts = await session.get(LoginAttempts, key, with_for_update=True, populate_existing=True)
-    assert attempts is not None
-    now = datetime.now(UTC)
-    if attempts.locked_until is not None and attempts.locked_until > now:  # locked while we checked
-        await session.commit()
-        raise _locked(attempts.locked_until, now)
     if not valid or account is None:
-        attempts.failures += 1
-        attempts.last_failure_at = now
-        if attempts.failures >= FREE_FAILURES:
-            attempts.locked_until = now + min(
-                LOCKOUT_MAX, LOCKOUT_BASE * 2 ** min(attempts.failures - FREE_FAILURES, 10)
-            )
+        failures = await count_failure(session, LoginAttempts, key)
         await record(session, actor, "account.login_failed", "account", account.id if account else None,
-                     after={"email": key, "failures": attempts.failures})  # fmt: skip
+                     after={"email": key, "failures": failures})  # fmt: skip
         await session.commit()
         raise InvalidCredentialsError("the e-mail address or the password is wrong")
-    await session.delete(attempts)
-    account.last_login_at = now
+    changes: dict[str, object] = {"last_login_at": datetime.now(UTC)}
+    if needs_rehash(account.password_hash):  # hashed before the attempts row is locked
+        changes["password_hash"] = await hash_password(password)
+    await clear_failures(session, LoginAttempts, key)
+    await session.execute(update(Account).where(Account.id == account.id).values(**changes))
     await record(session, actor.as_account(account), "account.login", "account", account.id)
-    if needs_rehash(account.password_hash):
-        account.password_hash = await hash_password(password)
-    await session.flush()
     return account
-
-
-def _locked(until: datetime, now: datetime) -> TooManyRequestsError:
-    return TooManyRequestsError(
-        "too many failed logins for this address; try again later",
-        retry_after_seconds=math.ceil((until - now).total_seconds()),
-    )
 
 
 async def ensure_owner_account(session: AsyncSession, email: str, full_name: str | None = None) -> Account:

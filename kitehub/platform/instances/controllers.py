@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.auth_limits import auth_limited
 from kitehub.platform.accounts.models import Account
 from kitehub.platform.audit.services import AuditActor
 from kitehub.platform.instances.custom_domains import required_verification, verify_by_dns
@@ -169,7 +170,8 @@ class InstanceController(Controller):
         await platform_session.refresh(instance)
         return await view_of(platform_session, instance, state.settings.base_domain)
 
-    @put("/{instance_id:uuid}/webhook-key", summary="Set or rotate the key of the school's own SePay webhook")
+    @put("/{instance_id:uuid}/webhook-key", summary="Set or rotate the key of the school's own SePay webhook",
+         middleware=[auth_limited])  # fmt: skip
     async def webhook_key(
         self,
         instance_id: FromPath[uuid.UUID],

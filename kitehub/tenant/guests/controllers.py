@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.openapi_problems import problems
 from kitehub.provisioning.resolution import ResolvedTenant
+from kitehub.rate_limit import client_address
 from kitehub.tenant.auth import TenantCaller
 from kitehub.tenant.features import require_feature
 from kitehub.tenant.guests.schemas import (
@@ -32,10 +33,6 @@ from kitehub.tenant.validation import invalid
 FEATURE = "engagement"
 
 
-def _ip(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 class GuestController(Controller):
     path = "/guest"
     tags = ["tenant"]  # noqa: RUF012 - Litestar declares it as an instance attribute
@@ -50,7 +47,7 @@ class GuestController(Controller):
         tenant_public_session: NamedDependency[AsyncSession],
         state: State,
     ) -> SessionStarted:
-        state.guest_session_limits.check(str(tenant.instance_id), _ip(request))
+        state.guest_session_limits.check(str(tenant.instance_id), client_address(request.scope))
         await require_feature(tenant_public_session, FEATURE)
         guest = await start_session(tenant_public_session, source=data.source, device_type=data.device_type)
         return SessionStarted(session_id=guest.id)
@@ -65,7 +62,7 @@ class GuestController(Controller):
         tenant_public_session: NamedDependency[AsyncSession],
         state: State,
     ) -> EventRecorded:
-        state.guest_event_limits.check(str(tenant.instance_id), _ip(request))
+        state.guest_event_limits.check(str(tenant.instance_id), client_address(request.scope))
         await require_feature(tenant_public_session, FEATURE)
         await record_event(tenant_public_session, session_id=data.session_id, event_type=data.event_type,
                            course_id=data.course_id, metadata=data.metadata, now=datetime.now(UTC))  # fmt: skip

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.auth_limits import auth_limited
 from kitehub.openapi_problems import problems
 from kitehub.pagination import Limit, Offset
 from kitehub.provisioning.resolution import ResolvedTenant
@@ -45,7 +46,7 @@ class UserController(Controller):
     path = "/users"
     tags = ["tenant"]  # noqa: RUF012 - Litestar declares it as an instance attribute
 
-    @post(summary="Add a staff member (tenant admins)", status_code=201)
+    @post(summary="Add a staff member (tenant admins)", status_code=201, middleware=[auth_limited])
     async def create(
         self,
         data: JSONBody[CreateUserRequest],
@@ -81,7 +82,8 @@ class UserController(Controller):
             tenant_caller.require(ADMIN)
         return _view(await live_user(tenant_session, user_id))
 
-    @patch("/{user_id:uuid}", summary="Rename, change role, (de)activate or set a new password")
+    @patch("/{user_id:uuid}", summary="Rename, change role, (de)activate or set a new password",
+           middleware=[auth_limited])  # fmt: skip
     async def update(
         self,
         user_id: FromPath[uuid.UUID],
@@ -107,9 +109,10 @@ class UserController(Controller):
 class TenantAuthController(Controller):
     path = "/auth"
     tags = ["tenant"]  # noqa: RUF012 - Litestar declares it as an instance attribute
+    middleware = [auth_limited]  # noqa: RUF012 - every route here takes a password
 
     @post("/login", status_code=200, summary="Staff log in; the token works on this instance only",
-          opt=problems(401, 429, without=[402, 409]))  # fmt: skip
+          opt=problems(401, without=[402, 409]))  # fmt: skip
     async def login(
         self,
         data: JSONBody[TenantLoginRequest],

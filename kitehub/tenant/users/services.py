@@ -1,28 +1,26 @@
 """The school's staff accounts: created by tenant admins, logging in to their own instance only.
 
-Failed logins are counted on the user row; five in a row lock it with growing delays (429), the
-same policy as platform accounts. Unknown addresses cost the same password check, so timing does
-not tell which addresses exist.
+Failed logins are counted per address in ``login_attempts``, known or not; five lock it with
+growing delays (429), the same policy as platform accounts (``kitehub.lockout``). Unknown addresses
+cost the same password check, so neither answers nor timing tell which addresses exist.
 """
 
 from __future__ import annotations
 
-import math
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitehub.errors import InvalidInputError, NotAuthenticatedError, TooManyRequestsError
+from kitehub.errors import InvalidInputError, NotAuthenticatedError
+from kitehub.lockout import clear_failures, count_failure, forget_failures, login_key, refuse_if_locked
 from kitehub.platform.accounts.passwords import hash_password, needs_rehash, verify_password
 from kitehub.tenant.listing import flush_or_conflict, ordering, page, row_or_404
+from kitehub.tenant.users.login_attempts import StaffLoginAttempts
 from kitehub.tenant.users.models import TenantRole, TenantUser
 from kitehub.tenant.users.schemas import CreateUserRequest, UpdateUserRequest
 
-FREE_FAILURES = 5
-LOCKOUT_BASE = timedelta(seconds=30)
-LOCKOUT_MAX = timedelta(minutes=15)
 SORTS = {"email": TenantUser.email, "full_name": TenantUser.full_name, "created_at": TenantUser.created_at}
 
 
@@ -75,7 +73,7 @@ async def update_user(session: AsyncSession, user: TenantUser, body: UpdateUserR
         user.is_active = body.is_active
     if body.password is not None:
         user.password_hash = await hash_password(body.password)
-        user.failed_login_count, user.locked_until = 0, None
+        await forget_failures(session, StaffLoginAttempts, login_key(user.email))
     await session.flush()
     await session.refresh(user)
     return user
@@ -88,35 +86,26 @@ async def delete_user(session: AsyncSession, user: TenantUser) -> None:
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> TenantUser:
-    """The user for these credentials, or 401; 429 while the user is locked. Failures are
-    committed before the error is raised (the request's transaction is then rolled back)."""
-    key = email.strip().lower()
+    """The user for these credentials, or 401; 429 while the address is locked. Known and unknown
+    addresses are counted and answered alike (``kitehub.lockout``). Failures are committed before
+    the error is raised (the request's transaction is then rolled back); the reads are committed
+    before the slow password check, so the tenant connection goes back to its pool meanwhile."""
+    key = login_key(email)
+    await refuse_if_locked(session, StaffLoginAttempts, key)
     user = await session.scalar(
         select(TenantUser).where(func.lower(TenantUser.email) == key, TenantUser.deleted_at.is_(None))
     )
-    now = datetime.now(UTC)
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        raise _locked(user.locked_until, now)
+    await session.commit()
     usable = user is not None and user.is_active
     valid = await verify_password(user.password_hash if user is not None and usable else None, password)
     if user is None or not valid:
-        if user is not None:
-            user = await live_user(session, user.id, for_update=True)
-            user.failed_login_count += 1
-            if user.failed_login_count >= FREE_FAILURES:
-                delay = LOCKOUT_BASE * 2 ** min(user.failed_login_count - FREE_FAILURES, 10)
-                user.locked_until = now + min(LOCKOUT_MAX, delay)
-            await session.commit()
+        await count_failure(session, StaffLoginAttempts, key)
+        await session.commit()
         raise NotAuthenticatedError("the e-mail address or the password is wrong")
-    user.failed_login_count, user.locked_until, user.last_login_at = 0, None, now
-    if needs_rehash(user.password_hash):
-        user.password_hash = await hash_password(password)
-    await session.flush()
+    changes: dict[str, object] = {"last_login_at": datetime.now(UTC)}
+    if needs_rehash(user.password_hash):  # hashed before the attempts row is locked
+        changes["password_hash"] = await hash_password(password)
+    await clear_failures(session, StaffLoginAttempts, key)
+    # a plain UPDATE, not a versioned write of the row: two log-ins at once are no conflict
+    await session.execute(update(TenantUser).where(TenantUser.id == user.id).values(**changes))
     return user
-
-
-def _locked(until: datetime, now: datetime) -> TooManyRequestsError:
-    return TooManyRequestsError(
-        "too many failed logins for this user; try again later",
-        retry_after_seconds=math.ceil((until - now).total_seconds()),
-    )

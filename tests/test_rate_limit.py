@@ -1,0 +1,41 @@
+"""The per-client limiter and turns, on their own (the endpoints' behaviour is tested through HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from kitehub.errors import TooManyRequestsError
+from kitehub.rate_limit import RateLimiter, Turns
+
+
+def test_a_window_counts_per_key_and_zero_means_no_limit() -> None:
+    limiter, unlimited = RateLimiter(3), RateLimiter(0)
+    for _ in range(3):
+        limiter.check("a")
+    with pytest.raises(TooManyRequestsError) as refused:
+        limiter.check("a")
+    assert 1 <= int(refused.value.headers["Retry-After"]) <= 60
+    limiter.check("b")
+    for _ in range(1000):
+        unlimited.check("a")
+
+
+async def test_turns_serve_one_holder_per_key_in_arrival_order_and_forget_idle_keys() -> None:
+    turns, order, inside = Turns(), [], {"a": 0, "b": 0}
+    most = {"a": 0, "b": 0}
+
+    async def hold(key: str, n: int) -> None:
+        async with turns.take(key):
+            inside[key] += 1
+            most[key] = max(most[key], inside[key])
+            await asyncio.sleep(0.01)
+            order.append((key, n))
+            inside[key] -= 1
+
+    await asyncio.gather(*(hold("a", n) for n in range(5)), *(hold("b", n) for n in range(5)))
+    assert most == {"a": 1, "b": 1}
+    assert [n for key, n in order if key == "a"] == list(range(5))
+    assert order[:2] in ([("a", 0), ("b", 0)], [("b", 0), ("a", 0)])  # keys do not wait for each other
+    assert len(turns) == 0
