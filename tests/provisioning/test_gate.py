@@ -11,6 +11,7 @@ from kitehub.errors import (
     PermissionDeniedError,
     ServiceUnavailableError,
 )
+from kitehub.migrate import OLDEST_SUPPORTED_TENANT_REVISION
 from kitehub.platform.instances.models import InstanceStatus as I
 from kitehub.platform.subscriptions.models import SubscriptionStatus as S
 from kitehub.provisioning.gate import check_access
@@ -19,7 +20,18 @@ from kitehub.provisioning.resolution import LookupKey, ResolvedTenant, lookup_ke
 
 def _tenant(status: I, subscription: S | None = S.TRIAL) -> ResolvedTenant:
     return ResolvedTenant(
-        uuid.uuid4(), "acme", uuid.uuid4(), status, subscription, "t0001", None, None, None, None, None, None
+        uuid.uuid4(),
+        "acme",
+        uuid.uuid4(),
+        status,
+        subscription,
+        OLDEST_SUPPORTED_TENANT_REVISION,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
     )
 
 
