@@ -169,6 +169,7 @@ async def test_the_audit_log_filters_and_pages(make_tenant: TenantFactory, setti
         future = await _audit(school, since=(middle + timedelta(days=1)).isoformat())
         bad = await _audit(school, actor="not-a-uuid")
         too_big = await _audit(school, limit=1000)
+        anonymous = await _audit(school, {})
 
     assert everything.json()["total"] == 3
     assert [page.json()["items"][0]["action"] for page in (first_page, second_page)] == ["user.role_change",
@@ -181,6 +182,7 @@ async def test_the_audit_log_filters_and_pages(make_tenant: TenantFactory, setti
     assert future.json()["total"] == 0
     assert bad.status_code == 422
     assert too_big.status_code == 422
+    assert anonymous.status_code == 401
 
 
 async def test_a_school_from_before_the_audit_waits_for_its_migration_then_works(
