@@ -31,7 +31,9 @@ MIGRATION_LOCK_KEYS: dict[Tree, int] = {"platform": 0x6B68_0001, "tenant": 0x6B6
 
 # The oldest tenant schema this code can serve. Raise it only after every tenant has passed it
 # (`kitehub migrate status`); tenants still below it are answered 503 until migrated.
-OLDEST_SUPPORTED_TENANT_REVISION = "t0002_h3_login_attempts"  # staff log-in needs login_attempts
+OLDEST_SUPPORTED_TENANT_REVISION = (
+    "t0003_tokens_audit"  # staff log-in needs login_attempts (t0002), tokens their generation (t0003)
+)
 
 
 _extra_locations: dict[Tree, tuple[str, ...]] = {"platform": (), "tenant": ()}

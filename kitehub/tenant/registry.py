@@ -1,6 +1,7 @@
 """Imports every model stored in a tenant database, so its metadata is complete."""
 
 from kitehub.tenant.attendance.models import AttendanceRecord
+from kitehub.tenant.audit.models import TenantAuditEntry
 from kitehub.tenant.base import TenantBase
 from kitehub.tenant.config.models import InstanceConfig
 from kitehub.tenant.courses.models import Course, Lesson
@@ -25,6 +26,7 @@ __all__ = [
     "MediaFile",
     "StaffLoginAttempts",
     "Student",
+    "TenantAuditEntry",
     "TenantUser",
     "tenant_metadata",
 ]

@@ -9,6 +9,8 @@ from kitehub.provisioning.router import (
     provide_tenant_public_session,
     provide_tenant_session,
 )
+from kitehub.tenant.audit.controllers import TenantAuditController
+from kitehub.tenant.audit.dependencies import provide_tenant_actor
 from kitehub.tenant.auth import provide_tenant_caller, provide_tenant_identity
 from kitehub.tenant.courses.controllers import CourseController
 from kitehub.tenant.enrollments.controllers import EnrollmentController
@@ -26,6 +28,7 @@ tenant_router = Router(
         TenantHealthController,
         TenantAuthController,
         UserController,
+        TenantAuditController,
         CourseController,
         StudentController,
         EnrollmentController,
@@ -40,6 +43,7 @@ tenant_router = Router(
         "tenant": Provide(provide_tenant),
         "tenant_identity": Provide(provide_tenant_identity),
         "tenant_caller": Provide(provide_tenant_caller),
+        "tenant_actor": Provide(provide_tenant_actor),
         "tenant_session": Provide(provide_tenant_session),
         "tenant_public_session": Provide(provide_tenant_public_session),
         "tenant_login_session": Provide(provide_tenant_login_session),

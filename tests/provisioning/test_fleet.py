@@ -26,7 +26,8 @@ from tests.conftest import TenantFactory, bearer
 from tests.support import connect
 
 REVISIONS = Path(__file__).with_name("fleet_revisions")
-BASE = str(head_revision("tenant"))  # the real head: the probe revision (t9001) revises it
+HEAD = head_revision("tenant")  # the product's tenant head, on which the test revision t9001 sits
+assert HEAD is not None
 S = TenantMigrationStatus
 
 
@@ -63,7 +64,7 @@ async def test_twenty_tenants_one_sabotaged_then_repaired_then_rolled_back(
         report = await runner.run(FleetOptions(target="head", concurrency=4))
         assert (report.count(S.SUCCEEDED), report.count(S.FAILED), report.ok) == (19, 1, False)
         for tenant in tenants:
-            expected = BASE if tenant is broken else "t9001"
+            expected = HEAD if tenant is broken else "t9001"
             assert await _revision_in_database(server_url, tenant) == expected
         async with platform_sessions() as session:
             ledger = list(await session.scalars(select(TenantMigration).where(TenantMigration.run_id == report.run_id)))
@@ -73,7 +74,7 @@ async def test_twenty_tenants_one_sabotaged_then_repaired_then_rolled_back(
         assert [row.instance_id for row in failed] == [broken.id]
         assert "fleet_probe" in (failed[0].error or "")
         assert all(row.finished_at is not None and row.duration_ms is not None for row in ledger)
-        assert status.revisions == {"t9001": 19, BASE: 1}
+        assert status.revisions == {"t9001": 19, HEAD: 1}
         assert [subdomain for subdomain, _ in status.failures] == [broken.subdomain]
 
         await _repair(server_url, broken)
@@ -82,13 +83,13 @@ async def test_twenty_tenants_one_sabotaged_then_repaired_then_rolled_back(
         assert retried.ok
         assert await _revision_in_database(server_url, broken) == "t9001"
 
-        back = await runner.run(FleetOptions(target=BASE, concurrency=4))
+        back = await runner.run(FleetOptions(target=HEAD, concurrency=4))
         assert back.count(S.SUCCEEDED) == 20
         assert back.ok
     for tenant in tenants:
-        assert await _revision_in_database(server_url, tenant) == BASE
+        assert await _revision_in_database(server_url, tenant) == HEAD
     async with platform_sessions() as session:
-        assert {row.schema_revision for row in await session.scalars(select(Instance))} == {BASE}
+        assert {row.schema_revision for row in await session.scalars(select(Instance))} == {HEAD}
 
 
 async def test_two_runners_at_once_migrate_each_tenant_exactly_once(
@@ -103,7 +104,7 @@ async def test_two_runners_at_once_migrate_each_tenant_exactly_once(
         async with platform_sessions() as session:
             rows = list(await session.scalars(select(TenantMigration).where(TenantMigration.status == S.SUCCEEDED)))
         assert sorted(str(row.instance_id) for row in rows) == sorted(str(tenant.id) for tenant in tenants)
-        assert (await first.run(FleetOptions(target=BASE))).ok
+        assert (await first.run(FleetOptions(target=HEAD))).ok
 
 
 async def test_a_failing_canary_stops_the_run_before_anyone_else(
@@ -125,9 +126,9 @@ async def test_a_failing_canary_stops_the_run_before_anyone_else(
         assert len(unscheduled) == 4
         assert all((row.error or "").startswith("not scheduled: canary") for row in unscheduled)
         for tenant in tenants[2:]:
-            assert await _revision_in_database(server_url, tenant) == BASE
+            assert await _revision_in_database(server_url, tenant) == HEAD
         await _repair(server_url, tenants[1])
-        assert (await FleetRunner(platform_sessions, vault).run(FleetOptions(target=BASE))).ok
+        assert (await FleetRunner(platform_sessions, vault).run(FleetOptions(target=HEAD))).ok
 
 
 async def test_max_failures_stops_scheduling_and_dry_run_changes_nothing(
@@ -149,7 +150,7 @@ async def test_max_failures_stops_scheduling_and_dry_run_changes_nothing(
     assert stopped.count(S.SUCCEEDED) == 0  # nothing scheduled after the second failure
     assert stopped.stopped_early is not None
     for tenant in tenants:
-        assert await _revision_in_database(server_url, tenant) == BASE
+        assert await _revision_in_database(server_url, tenant) == HEAD
 
 
 async def test_tenants_below_the_supported_revision_wait_for_their_migration(
@@ -173,10 +174,10 @@ async def test_tenants_below_the_supported_revision_wait_for_their_migration(
             served = await client.get("/tenant/v1/health", headers=headers)
             assert served.status_code == 200, served.text
             assert served.json()["schema_revision"] == "t9001"  # a fresh engine saw the new schema
-        refused = FleetRunner(platform_sessions, vault).run(FleetOptions(target=BASE))
+        refused = FleetRunner(platform_sessions, vault).run(FleetOptions(target=HEAD))
         with pytest.raises(InvalidInputError, match="older than the oldest revision"):  # needs force now
             await refused
-        assert (await FleetRunner(platform_sessions, vault).run(FleetOptions(target=BASE, force=True))).ok
+        assert (await FleetRunner(platform_sessions, vault).run(FleetOptions(target=HEAD, force=True))).ok
 
 
 async def test_new_tenants_start_at_a_new_head(make_tenant: TenantFactory, server_url: URL) -> None:
@@ -206,11 +207,11 @@ async def test_retry_failed_retries_towards_the_failed_runs_target(
         assert blocker.database_name is not None
         async with connect(server_url.set(database=blocker.database_name)) as conn:
             await conn.execute("CREATE VIEW probe_view AS SELECT * FROM fleet_probe")  # blocks the DROP TABLE
-        down = await runner.run(FleetOptions(target=BASE))
+        down = await runner.run(FleetOptions(target=HEAD))
         assert down.count(S.FAILED) == 1
         async with connect(server_url.set(database=blocker.database_name)) as conn:
             await conn.execute("DROP VIEW probe_view")
         retried = await runner.run(FleetOptions(retry_failed=True))  # no --to: the failed run's target
-        assert retried.target == BASE
+        assert retried.target == HEAD
         assert retried.ok
-    assert await _revision_in_database(server_url, blocker) == BASE
+    assert await _revision_in_database(server_url, blocker) == HEAD

@@ -15,6 +15,7 @@ from kitehub.auth_limits import auth_limited
 from kitehub.openapi_problems import problems
 from kitehub.pagination import Limit, Offset
 from kitehub.provisioning.resolution import ResolvedTenant
+from kitehub.tenant.audit.services import TenantActor
 from kitehub.tenant.auth import TenantCaller
 from kitehub.tenant.users.models import TenantRole, TenantUser
 from kitehub.tenant.users.schemas import (
@@ -51,10 +52,11 @@ class UserController(Controller):
         self,
         data: JSONBody[CreateUserRequest],
         tenant_caller: NamedDependency[TenantCaller],
+        tenant_actor: NamedDependency[TenantActor],
         tenant_session: NamedDependency[AsyncSession],
     ) -> UserResponse:
         tenant_caller.require(ADMIN)
-        return _view(await create_user(tenant_session, data))
+        return _view(await create_user(tenant_session, data, tenant_actor))
 
     @get(summary="The school's staff")
     async def list_all(
@@ -82,28 +84,35 @@ class UserController(Controller):
             tenant_caller.require(ADMIN)
         return _view(await live_user(tenant_session, user_id))
 
-    @patch("/{user_id:uuid}", summary="Rename, change role, (de)activate or set a new password",
-           middleware=[auth_limited])  # fmt: skip
+    @patch(
+        "/{user_id:uuid}",
+        summary="Rename, change role, (de)activate or set a new password (audited; "
+        "a new role, password or deactivation revokes the user's tokens)",
+        middleware=[auth_limited],
+    )
     async def update(
         self,
         user_id: FromPath[uuid.UUID],
         data: JSONBody[UpdateUserRequest],
         tenant_caller: NamedDependency[TenantCaller],
+        tenant_actor: NamedDependency[TenantActor],
         tenant_session: NamedDependency[AsyncSession],
     ) -> UserResponse:
         tenant_caller.require(ADMIN)
         user = await live_user(tenant_session, user_id, for_update=True)
-        return _view(await update_user(tenant_session, user, data))
+        return _view(await update_user(tenant_session, user, data, tenant_actor))
 
     @delete("/{user_id:uuid}", summary="Remove a staff member (their tokens stop working at once)", status_code=204)
     async def remove(
         self,
         user_id: FromPath[uuid.UUID],
         tenant_caller: NamedDependency[TenantCaller],
+        tenant_actor: NamedDependency[TenantActor],
         tenant_session: NamedDependency[AsyncSession],
     ) -> None:
         tenant_caller.require(ADMIN)
-        await delete_user(tenant_session, await live_user(tenant_session, user_id, for_update=True))
+        user = await live_user(tenant_session, user_id, for_update=True)
+        await delete_user(tenant_session, user, tenant_actor)
 
 
 class TenantAuthController(Controller):
@@ -123,5 +132,5 @@ class TenantAuthController(Controller):
         user = await authenticate(tenant_login_session, data.email, data.password)
         assert state.settings.jwt_secret is not None
         issued = issue_tenant_token(state.settings.jwt_secret.get_secret_value(), user.id, tenant.instance_id,
-                                    user.role.value)  # fmt: skip
+                                    user.role.value, generation=user.token_generation)  # fmt: skip
         return TenantTokenResponse(access_token=issued.token, expires_in=issued.expires_in, role=user.role.value)

@@ -26,6 +26,7 @@ class TenantUser(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Tena
         ),
         CheckConstraint("position('@' in email) > 1", name="email_has_at"),
         CheckConstraint("failed_login_count >= 0", name="failed_login_count_non_negative"),
+        CheckConstraint("token_generation >= 0", name="token_generation_non_negative"),
     )
 
     email: Mapped[str] = mapped_column(String(320))
@@ -36,3 +37,9 @@ class TenantUser(UUIDPrimaryKey, Timestamps, SoftDelete, OptimisticVersion, Tena
     failed_login_count: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    token_generation: Mapped[int] = mapped_column(
+        Integer,
+        server_default=text("0"),
+        default=0,
+        comment="tokens carry it (claim gen); raised to revoke every token of the user at once",
+    )

@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kitehub.errors import InvalidInputError, NotAuthenticatedError
 from kitehub.lockout import clear_failures, count_failure, forget_failures, login_key, refuse_if_locked
 from kitehub.platform.accounts.passwords import hash_password, needs_rehash, verify_password
+from kitehub.tenant.audit.services import TenantActor, record
 from kitehub.tenant.listing import flush_or_conflict, ordering, page, row_or_404
+from kitehub.tenant.users.changes import CREATE, DELETE, REVOKING, changes, revoke_tokens, snapshot
 from kitehub.tenant.users.login_attempts import StaffLoginAttempts
 from kitehub.tenant.users.models import TenantRole, TenantUser
 from kitehub.tenant.users.schemas import CreateUserRequest, UpdateUserRequest
@@ -35,7 +37,8 @@ def _email(value: str) -> str:
     return email
 
 
-async def create_user(session: AsyncSession, body: CreateUserRequest) -> TenantUser:
+async def create_user(session: AsyncSession, body: CreateUserRequest, actor: TenantActor) -> TenantUser:
+    """A new staff member, audited in the same transaction."""
     user = TenantUser(
         email=_email(body.email),
         full_name=body.full_name.strip(),
@@ -45,6 +48,7 @@ async def create_user(session: AsyncSession, body: CreateUserRequest) -> TenantU
     session.add(user)
     await flush_or_conflict(session, "a user with this e-mail address exists", field="email")
     await session.refresh(user)
+    await record(session, actor, CREATE, user.id, after=snapshot(user))
     return user
 
 
@@ -64,7 +68,12 @@ async def page_of_users(
     return await page(session, query, ordering(sort, SORTS, "created_at"), limit=limit, offset=offset)
 
 
-async def update_user(session: AsyncSession, user: TenantUser, body: UpdateUserRequest) -> TenantUser:
+async def update_user(
+    session: AsyncSession, user: TenantUser, body: UpdateUserRequest, actor: TenantActor
+) -> TenantUser:
+    """Apply the change to ``user`` (locked by the caller); a new password, role or deactivation
+    revokes the user's tokens. Each changed aspect is audited in the same transaction."""
+    before = snapshot(user)
     if body.full_name is not None:
         user.full_name = body.full_name.strip()
     if body.role is not None:
@@ -74,15 +83,23 @@ async def update_user(session: AsyncSession, user: TenantUser, body: UpdateUserR
     if body.password is not None:
         user.password_hash = await hash_password(body.password)
         await forget_failures(session, StaffLoginAttempts, login_key(user.email))
+    done = changes(before, snapshot(user), password_set=body.password is not None)
+    if any(change.action in REVOKING for change in done):
+        revoke_tokens(user)
     await session.flush()
     await session.refresh(user)
+    for change in done:
+        await record(session, actor, change.action, user.id, before=change.before, after=change.after)
     return user
 
 
-async def delete_user(session: AsyncSession, user: TenantUser) -> None:
+async def delete_user(session: AsyncSession, user: TenantUser, actor: TenantActor) -> None:
+    before = snapshot(user)
     user.deleted_at = datetime.now(UTC)
     user.is_active = False
+    revoke_tokens(user)
     await session.flush()
+    await record(session, actor, DELETE, user.id, before=before)
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> TenantUser:

@@ -3,6 +3,10 @@
 Same rules as platform tokens (pinned HS256, required exp/iss/aud/sub, 15 minutes) with their own
 audience, so a tenant token never opens the platform API and a platform token is never taken for
 a tenant user.
+
+Claim ``gen`` is the user's ``token_generation`` at issue; the tenant database raises it when the
+password, the role or the active flag changes, and a token whose ``gen`` no longer matches is
+refused on its next request. Tokens issued before the claim existed count as generation 0.
 """
 
 from __future__ import annotations
@@ -22,14 +26,18 @@ AUDIENCE = "kitehub-tenant"
 class TenantClaims:
     user_id: uuid.UUID
     instance_id: uuid.UUID
+    generation: int = 0
 
 
-def issue_tenant_token(secret: str, user_id: uuid.UUID, instance_id: uuid.UUID, role: str) -> IssuedToken:
+def issue_tenant_token(
+    secret: str, user_id: uuid.UUID, instance_id: uuid.UUID, role: str, *, generation: int
+) -> IssuedToken:
     now = datetime.now(UTC)
     claims = {
         "sub": str(user_id),
         "tid": str(instance_id),
         "role": role,
+        "gen": generation,
         "iss": ISSUER,
         "aud": AUDIENCE,
         "iat": now,
@@ -59,6 +67,9 @@ def tenant_claims(secret: str, token: str) -> TenantClaims:
             issuer=ISSUER,
             options={"require": ["exp", "iss", "aud", "sub", "iat", "tid"]},
         )
-        return TenantClaims(uuid.UUID(str(claims["sub"])), uuid.UUID(str(claims["tid"])))
+        generation = claims.get("gen", 0)
+        if not isinstance(generation, int) or isinstance(generation, bool):
+            raise InvalidTokenError("the token's generation is not an integer")
+        return TenantClaims(uuid.UUID(str(claims["sub"])), uuid.UUID(str(claims["tid"])), generation)
     except (jwt.PyJWTError, ValueError) as exc:
         raise InvalidTokenError(str(exc)) from None

@@ -1,6 +1,6 @@
 """The token an owner publishes in DNS to prove a custom domain (``_kitehub.<domain>`` TXT).
 
-Revision ID: 0010_h5_custom_domain_token
+Revision ID: 0010_custom_domain_token
 Revises: 0009
 Create Date: 2026-12-06
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_h5_custom_domain_token"
+revision: str = "0010_custom_domain_token"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

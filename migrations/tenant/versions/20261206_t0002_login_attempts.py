@@ -4,7 +4,7 @@ unknown address was never locked and concurrent failures collided on the row's v
 The lock state of users moves along, both ways. ``users.failed_login_count`` and
 ``users.locked_until`` are no longer written; a later revision drops them (expand, then contract).
 
-Revision ID: t0002_h3_login_attempts
+Revision ID: t0002_login_attempts
 Revises: t0001
 Create Date: 2026-12-06
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "t0002_h3_login_attempts"
+revision: str = "t0002_login_attempts"
 down_revision: str | None = "t0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

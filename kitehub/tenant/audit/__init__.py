@@ -1,0 +1,1 @@
+"""The school's own audit trail of its staff accounts (kept in the tenant database)."""
