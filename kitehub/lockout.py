@@ -15,7 +15,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import DateTime, Integer, String, delete, text
+from sqlalchemy import DateTime, Integer, String, delete, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,6 +25,9 @@ from kitehub.errors import TooManyRequestsError
 FREE_FAILURES = 5
 LOCKOUT_BASE = timedelta(seconds=30)
 LOCKOUT_MAX = timedelta(minutes=15)
+# a row not locked and without a failure for this long no longer affects a lockout: forgotten
+FORGET_FAILURES_AFTER = timedelta(hours=24)
+assert LOCKOUT_MAX < FORGET_FAILURES_AFTER  # a lock always ends before its row can be forgotten
 
 
 class LoginAttemptColumns:
@@ -86,3 +89,26 @@ def _refuse_if_locked(row: LoginAttemptColumns | None, now: datetime) -> None:
             "too many failed logins for this address; try again later",
             retry_after_seconds=math.ceil((row.locked_until - now).total_seconds()),
         )
+
+
+async def forget_idle_failures(session: AsyncSession, model: type[Attempts], now: datetime, *, limit: int) -> int:
+    """Delete up to ``limit`` rows that no longer affect a lockout; how many went.
+
+    A row no longer affects a lockout once it is not locked and has seen no failure for
+    ``FORGET_FAILURES_AFTER``. This never helps a guesser: the longest lock is far shorter, so an
+    address guessed without pause keeps its row and its growing locks, and one who waits a day
+    for a fresh row gets five tries a day. Rows another transaction holds (a log-in counting a
+    failure) are skipped: two cleaners never wait for each other, nor for a log-in.
+    """
+    idle = (
+        select(model.email)
+        .where(
+            or_(model.last_failure_at.is_(None), model.last_failure_at < now - FORGET_FAILURES_AFTER),
+            or_(model.locked_until.is_(None), model.locked_until <= now),
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = delete(model).where(model.email.in_(idle)).execution_options(synchronize_session=False)
+    result = await session.execute(statement)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -120,3 +120,27 @@ async def test_guest_data_older_than_ninety_days_is_purged(
     async with connect(database) as conn:
         assert await conn.fetchval("SELECT count(*) FROM guest_sessions") == 1
         assert await conn.fetchval("SELECT count(*) FROM guest_events") == 1
+
+
+async def test_the_nightly_job_forgets_staff_login_failures_that_no_longer_lock(
+    make_tenant: TenantFactory,
+    platform_sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    server_url: URL,
+) -> None:
+    """The school's login_attempts table keeps every address ever tried unless it is cleaned."""
+    tenant = await make_tenant()
+    database = tenant_url(server_url, tenant, await tenant_password(platform_sessions, vault, tenant.id))
+    async with connect(database) as conn:
+        await conn.execute(
+            "INSERT INTO login_attempts (email, failures, locked_until, last_failure_at) VALUES"
+            " ('idle@school.vn', 3, NULL, now() - interval '25 hours'),"
+            " ('recent@school.vn', 2, NULL, now() - interval '1 hour'),"
+            " ('locked@school.vn', 9, now() + interval '10 minutes', now() - interval '25 hours')"
+        )
+
+    await purge_everywhere(platform_sessions, vault, datetime.now(UTC))
+
+    async with connect(database) as conn:
+        kept = {row["email"] for row in await conn.fetch("SELECT email FROM login_attempts")}
+    assert kept == {"recent@school.vn", "locked@school.vn"}
