@@ -161,3 +161,36 @@ async def test_concurrent_migrations_of_one_database_both_succeed(fresh_database
             await engine.dispose()
     assert {after for _, after in results} == {head_revision("platform")}
     assert sum(before is None for before, _ in results) == 1  # exactly one of them did the work
+
+
+async def test_staff_lock_state_moves_to_login_attempts_and_back(fresh_database_url: URL) -> None:
+    """t0002 copies the users' lock state into login_attempts (kept a day by the clean-up), and its
+    downgrade puts back what login_attempts holds then, not the stale copy left on users."""
+    engine = create_async_engine(fresh_database_url)
+    try:
+        await migrate_to(engine, "tenant", "t0001")
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO users (email, full_name, role, password_hash, failed_login_count) VALUES"
+                    " ('Failing@School.vn', 'A', 'teacher', 'x', 3), ('relieved@school.vn', 'B', 'staff', 'x', 4)"
+                )
+            )
+        await migrate_to(engine, "tenant", "t0002_login_attempts")
+        async with engine.begin() as conn:
+            moved = (await conn.execute(text("SELECT email, failures, last_failure_at FROM login_attempts"))).all()
+            assert {(email, failures) for email, failures, _ in moved} == {
+                ("failing@school.vn", 3), ("relieved@school.vn", 4)
+            }  # fmt: skip
+            assert all(last_failure is not None for _, _, last_failure in moved)
+            await conn.execute(
+                text("DELETE FROM login_attempts WHERE email = 'relieved@school.vn'")
+            )  # a right password
+
+        await migrate_to(engine, "tenant", "t0001")
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT email, failed_login_count FROM users"))).all()
+        counts = {str(row[0]): int(row[1]) for row in rows}
+        assert counts == {"Failing@School.vn": 3, "relieved@school.vn": 0}
+    finally:
+        await engine.dispose()

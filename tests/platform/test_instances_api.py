@@ -109,6 +109,11 @@ async def test_patch_and_bank_account(client: AsyncTestClient, platform_url: URL
     assert (await client.patch(url, json={"status": "READY"}, headers=headers)).status_code == 422
     for reserved in ("ab--cd.example.vn", "xn--zz!.example.vn", "xn--abc.example.vn"):
         assert (await client.patch(url, json={"custom_domain": reserved}, headers=headers)).status_code == 422
+    # its proof is published at _kitehub.<domain>, which must fit DNS's 253 characters too
+    longest = ("a" * 61 + ".") * 3 + "b" * 55 + ".vn"
+    assert len(longest) == 244
+    assert (await client.patch(url, json={"custom_domain": "b" + longest}, headers=headers)).status_code == 422
+    assert (await client.patch(url, json={"custom_domain": longest}, headers=headers)).status_code == 200
     idn = await client.patch(url, json={"custom_domain": "xn--trng-hoa-iic4085e.vn"}, headers=headers)
     assert idn.status_code == 200, idn.text  # a real internationalised domain, in punycode
     renamed = await client.patch(url, json={"custom_domain": "hoc.example.vn"}, headers=headers)

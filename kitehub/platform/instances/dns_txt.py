@@ -36,6 +36,8 @@ async def txt_values(name: str, nameservers: list[tuple[str, int]], timeout_seco
         return []
     except (dns.exception.Timeout, dns.resolver.NoNameservers) as exc:
         raise _unavailable(f"DNS did not answer for {name}; try again shortly") from exc
+    except dns.exception.DNSException as exc:  # a name DNS refuses (too long), a broken answer
+        raise _unavailable(f"DNS could not look up {name} ({type(exc).__name__})") from exc
     return [b"".join(rdata.strings).decode("utf-8", "replace") for rdata in answer]
 
 

@@ -116,7 +116,8 @@ async def create_instance(
     return instance
 
 
-CUSTOM_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# 244 = 253 (DNS's limit) - len("_kitehub."): the name its proof is published at must fit too
+CUSTOM_DOMAIN = re.compile(r"^(?=.{4,244}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class InstanceLimitReachedError(ConflictError):

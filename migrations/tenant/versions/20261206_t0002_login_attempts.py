@@ -31,13 +31,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("email", name=op.f("pk_login_attempts")),
     )
     op.execute(
-        "INSERT INTO login_attempts (email, failures, locked_until) "
-        "SELECT lower(email), failed_login_count, locked_until FROM users "
+        # last_failure_at: now, so the nightly clean-up keeps the copied counts for a day
+        "INSERT INTO login_attempts (email, failures, locked_until, last_failure_at) "
+        "SELECT lower(email), failed_login_count, locked_until, now() FROM users "
         "WHERE deleted_at IS NULL AND failed_login_count > 0"
     )
 
 
 def downgrade() -> None:
+    # the code of this revision never wrote the users' columns: what they hold is stale
+    op.execute(
+        "UPDATE users SET failed_login_count = 0, locked_until = NULL WHERE failed_login_count <> 0 OR locked_until IS NOT NULL"
+    )
     op.execute(
         "UPDATE users SET failed_login_count = a.failures, locked_until = a.locked_until "
         "FROM login_attempts a WHERE lower(users.email) = a.email AND users.deleted_at IS NULL"
