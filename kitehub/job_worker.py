@@ -146,15 +146,30 @@ class SupervisedWorker:
         return None, up.is_set()
 
     async def _watch(self, app: procrastinate.App, worker: Worker, up: asyncio.Event) -> None:
-        """Note when the worker has registered (it is up), then retry stalled jobs every half
-        ``stalled_seconds`` while it runs."""
+        """Note when the worker has registered (it is up), then, every third of ``stalled_seconds``
+        until ``worker.run()`` returns, beat its heart and retry other workers' stalled jobs.
+
+        The heartbeat here is a second one on purpose: procrastinate stops its own as soon as a
+        shutdown begins, then waits for the running jobs without limit; a job still running half
+        a minute into a shutdown would look stalled and be run a second time by another worker.
+        """
         while worker.worker_id is None:  # noqa: ASYNC110 - procrastinate has no "registered" event
             await asyncio.sleep(0.05)
         up.set()
         self._down_since = None
         while True:
+            await self._beat(app, worker)
             await self._retry_stalled_jobs(app)
-            await asyncio.sleep(self._stalled_seconds / 2)
+            await asyncio.sleep(self._stalled_seconds / 3)
+
+    async def _beat(self, app: procrastinate.App, worker: Worker) -> None:
+        worker_id = worker.worker_id
+        if worker_id is None:  # unregistered: its jobs are done
+            return
+        try:
+            await app.job_manager.update_heartbeat(worker_id)
+        except Exception as exc:  # a lost database: the worker itself notices and stops
+            logger.warning("could not send the worker's heartbeat", error=type(exc).__name__)
 
     async def _retry_stalled_jobs(self, app: procrastinate.App) -> None:
         manager = app.job_manager

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -151,7 +152,8 @@ class FleetRunner:
     ) -> None:
         """The whole run in the ledger before it starts (one statement): tenants already at the
         target as SKIPPED, the others RUNNING until their attempt ends, so the run's progress and
-        its end can be read at any time."""
+        its end can be read at any time. A run started again under its id (a job retried after
+        its worker died) keeps the rows it has: finished tenants stay as they ended."""
         rows = [
             {"run_id": run_id, "instance_id": tenant.instance_id, "from_revision": tenant.revision,
              "to_revision": tenant.revision, "status": TenantMigrationStatus.SKIPPED, "duration_ms": 0,
@@ -165,7 +167,12 @@ class FleetRunner:
         ]  # fmt: skip
         if rows:
             async with self._sessions() as session, session.begin():
-                await session.execute(insert(TenantMigration).values(started_at=func.now()), rows)
+                await session.execute(
+                    insert(TenantMigration)
+                    .values(started_at=func.now())
+                    .on_conflict_do_nothing(index_elements=[TenantMigration.run_id, TenantMigration.instance_id]),
+                    rows,
+                )
                 await session.execute(  # skipped rows end when they start, on the database's clock
                     update(TenantMigration)
                     .where(TenantMigration.run_id == run_id, TenantMigration.status == TenantMigrationStatus.SKIPPED)
@@ -220,7 +227,9 @@ class FleetRunner:
         started = time.perf_counter()
         async with self._sessions() as session, session.begin():  # its planned row: the attempt starts now
             await session.execute(
-                update(TenantMigration).where(*self._row(run_id, tenant)).values(started_at=func.now())
+                update(TenantMigration)
+                .where(*self._row(run_id, tenant))  # (again, when the run is started again under its id)
+                .values(started_at=func.now(), status=TenantMigrationStatus.RUNNING, finished_at=None, error=None)
             )
         status, before, after, error = TenantMigrationStatus.FAILED, tenant.revision, tenant.revision, None
         try:

@@ -215,3 +215,26 @@ async def test_retry_failed_retries_towards_the_failed_runs_target(
         assert retried.target == HEAD
         assert retried.ok
     assert await _revision_in_database(server_url, blocker) == HEAD
+
+
+async def test_a_run_started_again_under_its_id_finishes_what_it_left(
+    make_tenant: TenantFactory,
+    platform_sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    server_url: URL,
+) -> None:
+    """A fleet job retried after its worker died runs again with the same run id: the tenants it
+    had done keep their rows, the rest are migrated (it used to fail on the ledger's unique key)."""
+    tenants = [await make_tenant() for _ in range(3)]
+    await _sabotage(server_url, tenants[2])  # the first attempt leaves this one behind
+    runner = FleetRunner(platform_sessions, vault)
+    with extra_version_locations("tenant", REVISIONS):
+        first = await runner.run(FleetOptions(target="head"))
+        await _repair(server_url, tenants[2])
+        again = await runner.run(FleetOptions(target="head"), run_id=first.run_id)
+    assert again.ok, again.stopped_early
+    for tenant in tenants:
+        assert await _revision_in_database(server_url, tenant) == "t9001"
+    async with platform_sessions() as session:
+        ledger = list(await session.scalars(select(TenantMigration).where(TenantMigration.run_id == first.run_id)))
+    assert sorted(row.status for row in ledger) == sorted([S.SUCCEEDED, S.SUCCEEDED, S.SUCCEEDED])
