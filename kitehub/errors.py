@@ -19,9 +19,9 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DataError, DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 
+from kitehub.db_unavailable import DATABASE_RETRY_AFTER_SECONDS, is_database_unavailable, needs_a_look
 from kitehub.logs import get_logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -190,37 +190,11 @@ def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
-# What asyncpg raises when the server is away, restarting or out of connections (raw, or as the
-# cause of SQLAlchemy's wrapper): the request may succeed if sent again shortly.
-_SERVER_AWAY = (
-    asyncpg.PostgresConnectionError,  # class 08: cannot connect, connection lost
-    asyncpg.CannotConnectNowError,  # "the database system is starting up / shutting down"
-    asyncpg.AdminShutdownError,  # sessions ended by a fast shutdown or restart
-    asyncpg.CrashShutdownError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.InvalidCatalogNameError,  # the database is not there (yet): a deployment, not the client
-    asyncpg.InvalidAuthorizationSpecificationError,  # the server refuses our role (a rotated password)
-    PoolTimeoutError,  # no pooled connection free in time
-)
-DATABASE_RETRY_AFTER_SECONDS = 5
-
-
-def is_database_unavailable(exc: BaseException) -> bool:
-    """The database could not be reached or dropped the connection (a restart, an outage): the
-    same request may succeed shortly, so it is the server's 503, never a 500."""
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        exc = exc.orig.__cause__ or exc.orig if exc.orig is not None else exc
-    if isinstance(exc, asyncpg.InterfaceError):
-        return "closed" in str(exc)  # "connection is closed"; other interface errors are bugs
-    if isinstance(exc, OSError):  # refused, reset, timed out, or no Unix socket (a restarting server)
-        return exc.filename is None  # a file's error names the file: that one is not about the network
-    return isinstance(exc, _SERVER_AWAY)
-
-
 def _database_unavailable(request: Request[Any, Any, Any], exc: BaseException) -> Response[dict[str, Any]]:
-    logger.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+    if needs_a_look(exc):
+        logger.error("database unavailable", path=request.url.path, exc_info=exc)
+    else:
+        logger.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
     return problem_response(
         request,
         status=503,
