@@ -37,7 +37,7 @@ from kitehub.platform.payments.models import (
 from kitehub.platform.payments.order_lifecycle import supersede_upgrades, transition, write_paid
 from kitehub.platform.payments.order_locks import NamedOrder, lock_named_orders
 from kitehub.platform.payments.orders import ORDER_CODE_PATTERN, ReceivingAccount
-from kitehub.platform.subscriptions.models import Subscription, SubscriptionStatus
+from kitehub.platform.subscriptions.models import Subscription
 from kitehub.platform.subscriptions.services import (
     PaymentNotApplicableError,
     applicable_subscription,
@@ -295,9 +295,8 @@ async def pay_order(
                      actor_id=actor_id, bank_transaction_id=bank_transaction_id, reason=note,
                      admin_override=admin_override)  # fmt: skip
     if subscription is not None:
-        renewal = order.kind is PaymentOrderKind.PERIOD and subscription.status is SubscriptionStatus.ACTIVE
         await apply_paid_order(session, order, subscription, actor_id=actor_id, now=now)
-        if renewal:
+        if order.kind is PaymentOrderKind.PERIOD:  # any paid period moves the period's end
             await supersede_upgrades(session, order, actor_id=actor_id)
     elif order.type is PaymentOrderType.ENROLLMENT:
         await schedule_activation(session, order)

@@ -155,3 +155,20 @@ async def test_an_admin_cannot_apply_or_confirm_an_upgrade_priced_for_another_pe
         assert "priced for the period ending" in refused.json()["detail"]
     assert await _subscription(client, headers, instance_id) == renewed
     assert (await _reviewed(platform_url, late["id"]))["status"] == "needs_review"
+
+
+async def test_a_renewal_paid_while_past_due_supersedes_the_pending_upgrade_too(
+    client: Client, platform_url: URL
+) -> None:
+    """Any paid period moves the period's end, not only an ACTIVE one's: the upgrade priced for
+    the old period is cancelled at once rather than left payable until it expires."""
+    headers, instance_id, upgrade = await _active_with_pending_upgrade(client)
+    await execute(platform_url, "UPDATE subscriptions SET status = 'PAST_DUE', current_period_end = now(),"
+                  " current_period_start = now() - interval '1 month' WHERE instance_id = $1", uuid.UUID(instance_id))  # fmt: skip
+    renewal = await order(client, headers, instance_id, tier="BASIC", months=1)
+
+    assert (await send_sepay(client, sepay_body(renewal["transfer_content"], renewal["amount"]))).status_code == 200
+
+    assert (await _subscription(client, headers, instance_id))["status"] == "ACTIVE"
+    stale = (await client.get(f"/api/v1/payment-orders/{upgrade['order_code']}", headers=headers)).json()
+    assert stale["status"] == "CANCELLED"
