@@ -163,8 +163,12 @@ async def test_a_renewal_paid_while_past_due_supersedes_the_pending_upgrade_too(
     """Any paid period moves the period's end, not only an ACTIVE one's: the upgrade priced for
     the old period is cancelled at once rather than left payable until it expires."""
     headers, instance_id, upgrade = await _active_with_pending_upgrade(client)
-    await execute(platform_url, "UPDATE subscriptions SET status = 'PAST_DUE', current_period_end = now(),"
-                  " current_period_start = now() - interval '1 month' WHERE instance_id = $1", uuid.UUID(instance_id))  # fmt: skip
+    await execute(
+        platform_url,
+        "UPDATE subscriptions SET status = 'PAST_DUE', current_period_end = now(),"
+        " current_period_start = now() - interval '1 month' WHERE instance_id = $1",
+        uuid.UUID(instance_id),
+    )
     renewal = await order(client, headers, instance_id, tier="BASIC", months=1)
 
     assert (await send_sepay(client, sepay_body(renewal["transfer_content"], renewal["amount"]))).status_code == 200
