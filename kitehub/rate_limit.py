@@ -10,6 +10,7 @@ or a cache) is the step up when that is not enough.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import math
 import time
 from collections import OrderedDict, deque
@@ -26,9 +27,19 @@ MAX_KEYS = 50_000
 
 def client_address(scope: Scope) -> str:
     """The key of per-client limits: the connection's address (a proxy's own, unless uvicorn runs
-    with proxy headers)."""
+    with proxy headers). An IPv6 client counts by its /64: one subscriber is handed a whole /64,
+    so keying on the full address would give it 2**64 budgets."""
     client = scope.get("client")
-    return client[0] if client else "unknown"
+    if not client:
+        return "unknown"
+    host = str(client[0])
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host  # a test client's name, a Unix socket
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address.ipv4_mapped or address) if isinstance(address, ipaddress.IPv6Address) else host
 
 
 class RateLimiter:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from kitehub.errors import TooManyRequestsError
-from kitehub.rate_limit import RateLimiter, Turns
+from kitehub.rate_limit import RateLimiter, Turns, client_address
 
 
 def test_a_window_counts_per_key_and_zero_means_no_limit() -> None:
@@ -39,3 +39,17 @@ async def test_turns_serve_one_holder_per_key_in_arrival_order_and_forget_idle_k
     assert [n for key, n in order if key == "a"] == list(range(5))
     assert order[:2] in ([("a", 0), ("b", 0)], [("b", 0), ("a", 0)])  # keys do not wait for each other
     assert len(turns) == 0
+
+
+@pytest.mark.parametrize(
+    ("host", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),  # the same subscriber's /64
+        ("::ffff:203.0.113.7", "203.0.113.7"),  # an IPv4 client on a dual-stack socket
+        ("testclient", "testclient"),
+    ],
+)
+def test_an_ipv6_client_is_one_key_for_its_whole_64(host: str, key: str) -> None:
+    assert client_address({"client": (host, 1234)}) == key  # type: ignore[arg-type]
