@@ -45,7 +45,8 @@ async def _seed(url: URL) -> tuple[uuid.UUID, uuid.UUID, list[uuid.UUID]]:
             )
             instances = [
                 await request_instance(session, SYSTEM, owner_id=owner.id, subdomain=f"fuzz-{n}",
-                                       organization_name="Fuzz", tier_code="BASIC", trial_days=14)
+                                       organization_name="Fuzz", tier_code="BASIC", trial_days=14,
+                                       max_instances=0)
                 for n in range(3)
             ]  # fmt: skip
             transition(session, instances[1], InstanceStatus.FAILED, reason="seeded")

@@ -30,7 +30,7 @@ async def test_a_worker_process_provisions_queued_instances(
     async with platform_sessions() as session, session.begin():
         queued = await request_instance(
             session, SYSTEM, owner_id=owner, subdomain="from-the-queue", organization_name="Q", tier_code="BASIC",
-            trial_days=14,
+            trial_days=14, max_instances=0,
         )  # fmt: skip
     assert settings.encryption_keys is not None
     env = clean_env(

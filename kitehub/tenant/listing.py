@@ -1,18 +1,16 @@
-"""Lists of tenant resources: pages, a whitelisted sort, and the total, one way for every resource."""
+"""Lists of tenant resources: a whitelisted sort, one row or 404, a write or 409 (pages:
+``kitehub.pagination.page``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from kitehub.errors import ConflictError, InvalidInputError, NotFoundError
-
-Row = TypeVar("Row")
 
 
 def ordering(sort: str | None, columns: Mapping[str, InstrumentedAttribute[Any]], default: str) -> list[Any]:
@@ -49,11 +47,3 @@ async def flush_or_conflict(session: AsyncSession, message: str, *, field: str |
         await session.flush()
     except IntegrityError as exc:
         raise ConflictError(message, extra={"field": field} if field else None) from exc
-
-
-async def page(
-    session: AsyncSession, query: Select[Row], order_by: list[Any], *, limit: int, offset: int
-) -> tuple[list[Row], int]:
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = await session.scalars(query.order_by(*order_by).limit(limit).offset(offset))
-    return list(rows), int(total or 0)

@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.pagination import page
 from kitehub.platform.accounts.models import Account
 from kitehub.platform.audit.models import AuditLogEntry
 
@@ -111,9 +112,5 @@ async def page_of_audit(
     session: AsyncSession, query: AuditQuery, *, limit: int, offset: int
 ) -> tuple[list[AuditLogEntry], int]:
     """Newest first, with the total of the filtered trail."""
-    statement = audit_query(query)
-    total = await session.scalar(select(func.count()).select_from(statement.subquery()))
-    rows = await session.scalars(
-        statement.order_by(AuditLogEntry.occurred_at.desc(), AuditLogEntry.id.desc()).limit(limit).offset(offset)
-    )
-    return list(rows), int(total or 0)
+    newest_first = [AuditLogEntry.occurred_at.desc(), AuditLogEntry.id.desc()]
+    return await page(session, audit_query(query), newest_first, limit=limit, offset=offset)

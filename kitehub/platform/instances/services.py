@@ -7,19 +7,19 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import ConflictError, InvalidInputError
 from kitehub.instance_changes import changed
 from kitehub.jobs import enqueue
-from kitehub.platform.accounts.models import Account, AccountRole
 from kitehub.platform.audit.services import AuditActor, record
 from kitehub.platform.idempotency.services import StoredAnswer, check_key, fingerprint, remember, replay
 from kitehub.platform.instances.banks import banks_by_bin
 from kitehub.platform.instances.custom_domains import new_token
 from kitehub.platform.instances.lifecycle import record_creation, transition
+from kitehub.platform.instances.limits import check_instance_limit
 from kitehub.platform.instances.models import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN, Instance, InstanceStatus
 from kitehub.platform.instances.schemas import CreateInstanceRequest
 from kitehub.platform.instances.views import instance_snapshot, view_of
@@ -120,27 +120,6 @@ async def create_instance(
 CUSTOM_DOMAIN = re.compile(r"^(?=.{4,244}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
-class InstanceLimitReachedError(ConflictError):
-    slug, title = "instance-limit-reached", "The owner's instance limit is reached"
-
-
-async def check_instance_limit(session: AsyncSession, actor: AuditActor, owner_id: uuid.UUID, limit: int) -> None:
-    """One owner may hold at most ``limit`` live instances (0 = no limit; admins are exempt;
-    deleted ones do not count). The owner's account row is locked first, so concurrent creates
-    by one owner are counted one after another and cannot together pass the limit."""
-    if limit == 0 or actor.role == AccountRole.ADMIN.value:
-        return
-    await session.execute(select(Account.id).where(Account.id == owner_id).with_for_update())
-    live = await session.scalar(
-        select(func.count()).select_from(Instance).where(Instance.owner_id == owner_id, Instance.deleted_at.is_(None))
-    )
-    if int(live or 0) >= limit:
-        raise InstanceLimitReachedError(
-            f"an owner may have at most {limit} instances (KITEHUB_MAX_INSTANCES_PER_OWNER); delete one first",
-            extra={"limit": "max_instances_per_owner", "allowed": limit, "current": int(live or 0)},
-        )
-
-
 def _valid_custom_label(label: str) -> bool:
     """A custom domain may be internationalised: a school's own Vietnamese domain is spelled in
     punycode ('xn--…'), and proving it in DNS shows it is theirs, so such labels are kept when they
@@ -165,7 +144,7 @@ async def request_instance(
     organization_name: str,
     tier_code: str,
     trial_days: int,
-    max_instances: int = 0,
+    max_instances: int,
 ) -> Instance:
     """Create the instance and queue its provisioning in one transaction (both or neither)."""
     await check_instance_limit(session, actor, owner_id, max_instances)
@@ -298,7 +277,7 @@ async def request_instance_once(
     idempotency_key: str | None,
     trial_days: int,
     base_domain: str,
-    max_instances: int = 0,
+    max_instances: int,
 ) -> StoredAnswer:
     """``request_instance`` behind an Idempotency-Key: a repeat gets the first answer."""
     key = check_key(idempotency_key)

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.pagination import page
 from kitehub.platform.audit.services import AuditActor
 from kitehub.tenant.audit.models import TenantAuditEntry
 from kitehub.tenant.auth import TenantCaller
-from kitehub.tenant.listing import page
 
 OWNER_ROLE = "owner"
 

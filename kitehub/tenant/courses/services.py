@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import ConflictError
+from kitehub.pagination import page
 from kitehub.tenant.courses.models import Course
 from kitehub.tenant.courses.schemas import CreateCourseRequest, UpdateCourseRequest
 from kitehub.tenant.grades.models import Grade
 from kitehub.tenant.limits import check_limit
-from kitehub.tenant.listing import ordering, page, row_or_404
+from kitehub.tenant.listing import ordering, row_or_404
 from kitehub.tenant.validation import required_text
 
 SORTS = {"name": Course.name, "fee": Course.fee, "created_at": Course.created_at}

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import ConflictError
+from kitehub.pagination import page
 from kitehub.tenant.courses.models import Course
-from kitehub.tenant.listing import flush_or_conflict, ordering, page, row_or_404
+from kitehub.tenant.listing import flush_or_conflict, ordering, row_or_404
 from kitehub.tenant.students.models import Enrollment, EnrollmentStatus, Student
 from kitehub.tenant.validation import invalid
 

@@ -8,10 +8,11 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.pagination import page
 from kitehub.tenant.courses.models import Course
 from kitehub.tenant.grades.models import Grade
 from kitehub.tenant.grades.schemas import CreateGradeRequest
-from kitehub.tenant.listing import flush_or_conflict, ordering, page, row_or_404
+from kitehub.tenant.listing import flush_or_conflict, ordering, row_or_404
 from kitehub.tenant.students.models import Enrollment
 from kitehub.tenant.validation import invalid, required_text
 

@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.pagination import page
 from kitehub.tenant.attendance.models import AttendanceRecord, AttendanceStatus
 from kitehub.tenant.courses.models import Lesson
 from kitehub.tenant.lessons.schemas import AttendanceMark, CreateLessonRequest, UpdateLessonRequest
-from kitehub.tenant.listing import ordering, page, row_or_404
+from kitehub.tenant.listing import ordering, row_or_404
 from kitehub.tenant.students.models import Enrollment, EnrollmentStatus
 from kitehub.tenant.validation import invalid
 

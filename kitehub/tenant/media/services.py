@@ -20,9 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kitehub.errors import NotFoundError
+from kitehub.pagination import page
 from kitehub.platform.storage.models import StorageEventKind
 from kitehub.platform.storage.services import give_back, take
-from kitehub.tenant.listing import ordering, page, row_or_404
+from kitehub.tenant.listing import ordering, row_or_404
 from kitehub.tenant.media.models import MediaFile
 from kitehub.tenant.media.storage import StorageBackend, StorageUnavailableError
 from kitehub.tenant.media.upload_stream import first_file

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitehub.pagination import page
 from kitehub.tenant.limits import check_limit
-from kitehub.tenant.listing import flush_or_conflict, ordering, page, row_or_404
+from kitehub.tenant.listing import flush_or_conflict, ordering, row_or_404
 from kitehub.tenant.students.models import Student
 from kitehub.tenant.students.schemas import CreateStudentRequest, UpdateStudentRequest
 from kitehub.tenant.validation import optional_email, optional_phone, past_date, required_text

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitehub.errors import InvalidInputError, NotAuthenticatedError
 from kitehub.lockout import clear_failures, count_failure, forget_failures, login_key, refuse_if_locked
+from kitehub.pagination import page
 from kitehub.platform.accounts.passwords import hash_password, needs_rehash, verify_password
 from kitehub.tenant.audit.services import TenantActor, record
-from kitehub.tenant.listing import flush_or_conflict, ordering, page, row_or_404
+from kitehub.tenant.listing import flush_or_conflict, ordering, row_or_404
 from kitehub.tenant.users.changes import CREATE, DELETE, REVOKING, changes, revoke_tokens, snapshot
 from kitehub.tenant.users.login_attempts import StaffLoginAttempts
 from kitehub.tenant.users.models import TenantRole, TenantUser
