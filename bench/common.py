@@ -20,7 +20,7 @@ from kitehub.migrate import migrate_to
 from kitehub.provisioning.models import DatabaseServer
 from kitehub.provisioning.servers import register_default_server
 from kitehub.provisioning.vault import Vault
-from kitehub.settings import generate_encryption_key, parse_encryption_keys
+from kitehub.setting_values import generate_encryption_key, parse_encryption_keys
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,8 @@ from kitehub.platform.payments.models import PaymentOrderKind, PaymentOrderType
 from kitehub.platform.payments.orders import ReceivingAccount, create_order
 from kitehub.platform.payments.settlement_batch import Received, SettlementBatcher
 from kitehub.platform.payments.webhooks import sepay_delivery
-from kitehub.settings import generate_encryption_key, load_settings
+from kitehub.setting_values import generate_encryption_key
+from kitehub.settings import load_settings
 
 ACCOUNT = ReceivingAccount("970436", "0071000888999", "KITEHUB BENCH")
 API_KEY = "bench-sepay-key"

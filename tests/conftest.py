@@ -35,7 +35,8 @@ from kitehub.provisioning.models import DatabaseServer
 from kitehub.provisioning.provisioner import Provisioner
 from kitehub.provisioning.servers import harden_server, register_default_server
 from kitehub.provisioning.vault import Vault
-from kitehub.settings import Settings, generate_encryption_key, get_settings, load_settings
+from kitehub.setting_values import generate_encryption_key
+from kitehub.settings import Settings, get_settings, load_settings
 from tests.client import ConcurrentTestClient
 from tests.support import connect, create_database, drop_database
 

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from kitehub.setting_values import generate_encryption_key, parse_encryption_keys
 from kitehub.settings import (
     DEV_SECRETS_FILE,
     Environment,
     Settings,
     SettingsError,
-    generate_encryption_key,
     load_settings,
-    parse_encryption_keys,
 )
 
 

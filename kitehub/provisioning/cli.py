@@ -14,7 +14,7 @@ from kitehub.provisioning.key_rotation import key_usage, rotate_keys
 from kitehub.provisioning.provisioner import Provisioner, ProvisioningFailedError
 from kitehub.provisioning.servers import drain_server, harden_server, list_servers, register_server, verify_server
 from kitehub.provisioning.teardown import deprovision, drop_orphans, find_orphans
-from kitehub.settings import generate_encryption_key
+from kitehub.setting_values import generate_encryption_key
 
 
 @click.group()

@@ -9,7 +9,8 @@ from kitehub.provisioning.key_rotation import key_usage, rotate_keys
 from kitehub.provisioning.router import TenantRouter
 from kitehub.provisioning.servers import register_server
 from kitehub.provisioning.vault import Vault
-from kitehub.settings import Settings, generate_encryption_key, parse_encryption_keys
+from kitehub.setting_values import generate_encryption_key, parse_encryption_keys
+from kitehub.settings import Settings
 from kitehub.tenant.health.services import tenant_health
 from tests.conftest import TenantFactory
 from tests.support import connect

@@ -6,7 +6,7 @@ import pytest
 
 from kitehub.provisioning.credentials import scram_verifier
 from kitehub.provisioning.vault import SecretLocation, Vault, VaultError, key_id_of
-from kitehub.settings import generate_encryption_key, parse_encryption_keys
+from kitehub.setting_values import generate_encryption_key, parse_encryption_keys
 
 ROW_A = SecretLocation("instance.database_password", "row-a")
 ROW_B = SecretLocation("instance.database_password", "row-b")
